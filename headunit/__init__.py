@@ -1,0 +1,3 @@
+"""headunit: a headless media daemon for cars."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,91 @@
+"""The one place commands are executed, and the one place state fans out to sinks.
+
+Sources (MPRIS, the backend link, the CLI through MPRIS, keys) call `execute`. The
+target (the local mpv player, or the mirror of a phone in the remote role) reports
+each new snapshot; the controller passes on only real changes, so a sink hears about
+what changed and nothing else. No sink talks to another sink.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from headunit.model import Command, CommandError
+from headunit.state import PlayerState, StateSink
+
+log = logging.getLogger(__name__)
+
+
+class Target(Protocol):
+    """What commands act on: the local player, or the remote mirror."""
+
+    @property
+    def state(self) -> PlayerState: ...
+
+    def position(self) -> float:
+        """The current position in seconds, read now (not from the last snapshot)."""
+        ...
+
+    async def execute(self, command: Command) -> None:
+        """Carry out one command; raises CommandError when it cannot."""
+        ...
+
+    def bind(
+        self,
+        on_state: Callable[[PlayerState], None],
+        on_seeked: Callable[[PlayerState], None],
+    ) -> None:
+        """Called once by the controller: where to report snapshots and position jumps."""
+        ...
+
+
+class Controller:
+    def __init__(self, target: Target) -> None:
+        self._target = target
+        self._state = target.state
+        self._sinks: list[StateSink] = []
+        target.bind(self._on_state, self._on_seeked)
+
+    @property
+    def state(self) -> PlayerState:
+        return self._state
+
+    def position(self) -> float:
+        return self._target.position()
+
+    def subscribe(self, sink: StateSink) -> None:
+        self._sinks.append(sink)
+
+    def unsubscribe(self, sink: StateSink) -> None:
+        if sink in self._sinks:
+            self._sinks.remove(sink)
+
+    async def execute(self, command: Command, source: str) -> None:
+        """Execute `command` from `source` (for the log). A refusal is logged here once
+        and re-raised, so the source can answer its caller (a D-Bus error, say)."""
+        log.debug("%s from %s", command, source)
+        try:
+            await self._target.execute(command)
+        except CommandError as exc:
+            log.warning("rejected %s from %s: %s", command.name, source, exc)
+            raise
+
+    def _on_state(self, state: PlayerState) -> None:
+        changed = state.changed_fields(self._state)
+        self._state = state
+        if changed:
+            self._fan_out(lambda sink: sink.state_changed(state, changed))
+
+    def _on_seeked(self, state: PlayerState) -> None:
+        self._on_state(state)
+        self._fan_out(lambda sink: sink.seeked(state))
+
+    def _fan_out(self, deliver: Callable[[StateSink], None]) -> None:
+        for sink in tuple(self._sinks):
+            try:
+                deliver(sink)
+            except Exception:
+                # One broken sink must not silence the others, nor the player.
+                log.exception("state sink %s failed", type(sink).__name__)

@@ -1,0 +1,91 @@
+"""The player's state as the sinks see it: immutable snapshots and the sink protocol.
+
+A snapshot holds everything a sink publishes except the running position, which is
+read on demand (`position_at`), because it changes continuously while playing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
+from typing import Protocol
+
+from headunit.model import LoopMode, MediaType
+
+
+class Status(StrEnum):
+    PLAYING = "Playing"
+    PAUSED = "Paused"
+    STOPPED = "Stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """One queue entry's metadata; `entry_id` is unique per queue entry for the daemon's life."""
+
+    entry_id: int
+    uri: str
+    title: str
+    artist: tuple[str, ...] = ()
+    album: str | None = None
+    album_artist: tuple[str, ...] = ()
+    genre: tuple[str, ...] = ()
+    track_number: int | None = None
+    disc_number: int | None = None
+    duration: float | None = None  # seconds; None while unknown or for live streams
+    media_type: MediaType = "music"
+    media_id: int | None = None  # the backend's id, when the media came from it
+    art_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerState:
+    status: Status = Status.STOPPED
+    track: Track | None = None
+    position: float = 0.0  # seconds, at `clock` (time.monotonic())
+    clock: float = field(default=0.0, compare=False)
+    rate: float = 1.0
+    volume: float = 100.0  # percent
+    shuffle: bool = False
+    loop: LoopMode = LoopMode.NONE
+    can_next: bool = False
+    can_previous: bool = False
+    can_seek: bool = False
+    can_play: bool = False
+    can_pause: bool = False
+    can_control: bool = True
+    queue_length: int = 0
+
+    def position_at(self, now: float | None = None) -> float:
+        """Position extrapolated to `now`, clamped to 0..duration."""
+        position = self.position
+        if self.status is Status.PLAYING:
+            now = time.monotonic() if now is None else now
+            position += max(0.0, now - self.clock) * self.rate
+        duration = self.track.duration if self.track else None
+        if duration is not None and duration > 0:
+            position = min(position, duration)
+        return max(0.0, position)
+
+    def changed_fields(self, other: PlayerState) -> frozenset[str]:
+        """Fields that differ from `other`; the position is not a change (jumps are seeks)."""
+        return frozenset(
+            f.name
+            for f in fields(self)
+            if f.name not in ("position", "clock")
+            and getattr(self, f.name) != getattr(other, f.name)
+        )
+
+    def with_position(self, position: float, clock: float | None = None) -> PlayerState:
+        return replace(self, position=position, clock=time.monotonic() if clock is None else clock)
+
+
+class StateSink(Protocol):
+    """Receives every real change of state. Called on the event loop: must not block."""
+
+    def state_changed(self, state: PlayerState, changed: frozenset[str]) -> None: ...
+
+    def seeked(self, state: PlayerState) -> None:
+        """The position jumped (any source), and `state.position` is where it landed."""
+        ...
