@@ -115,7 +115,7 @@ def name_part(value: Any) -> str:
 def setting(default: Any, check: Checker, **kwargs: Any) -> Any:
     if isinstance(default, list | dict):
         return field(default_factory=lambda: check(default), metadata={"check": check})
-    return field(default=default, metadata={"check": check}, **kwargs)
+    return field(default=check(default), metadata={"check": check}, **kwargs)
 
 
 @dataclass(frozen=True)

@@ -126,15 +126,15 @@ def finite_time(value: float | None) -> float:
 class PlaybackState:
     """The wire `PlaybackState`; `extra` holds fields the head unit adds (updatedAt...)."""
 
-    userId: int  # noqa: N815 - the wire's spelling
-    isPlaying: bool  # noqa: N815
-    currentTime: float  # noqa: N815
+    userId: int
+    isPlaying: bool
+    currentTime: float
     duration: float
-    mediaId: int | None  # noqa: N815
-    mediaTitle: str | None = None  # noqa: N815
-    mediaArtist: str | None = None  # noqa: N815
-    mediaAlbum: str | None = None  # noqa: N815
-    mediaType: MediaType | None = None  # noqa: N815
+    mediaId: int | None
+    mediaTitle: str | None = None
+    mediaArtist: str | None = None
+    mediaAlbum: str | None = None
+    mediaType: MediaType | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_wire(self) -> dict[str, Any]:
