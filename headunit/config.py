@@ -155,6 +155,7 @@ class BackendConfig:
     device_name: str = setting("headunit", text)
     heartbeat_seconds: float = setting(5.0, number(0.5, 3600))
     ping_seconds: float = setting(25.0, number(1, 3600))
+    timeout_seconds: float = setting(10.0, number(0.1, 600))  # connect, and pong after ping
     backoff_min_seconds: float = setting(0.5, number(0.05, 3600))
     backoff_max_seconds: float = setting(15.0, number(0.1, 3600))
     auth_backoff_seconds: float = setting(60.0, number(0.1, 86400))
@@ -171,6 +172,7 @@ class ServerConfig:
     jwt_secret_file: Path | None = setting("", optional_path)
     jwt_public_key_file: Path | None = setting("", optional_path)
     redis_url: str = setting("", text)
+    refusal: str = setting("connect_error", choice("connect_error", "error_event"))
 
 
 @dataclass(frozen=True)
