@@ -1,0 +1,97 @@
+"""The reference backend (`headunit backend`) and development tokens (`headunit token`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+
+from headunit import config as config_module
+from headunit import logs
+from headunit.backend.auth import AuthError, mint, verifier_from
+from headunit.backend.server import Backend, Running, serve
+
+__all__ = ["Backend", "Running", "register", "serve"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    backend = subparsers.add_parser(
+        "backend", help="run the reference backend (Socket.IO + REST) for self-hosting"
+    )
+    backend.add_argument("--host", help="address to listen on (default: server.host)")
+    backend.add_argument("--port", type=int, help="port to listen on (default: server.port)")
+    backend.set_defaults(func=run_backend)
+    token = subparsers.add_parser(
+        "token", help="mint a development token from server.jwt_secret_file"
+    )
+    token.add_argument("--user", type=int, required=True, help="the userId claim")
+    token.add_argument("--days", type=float, default=30.0, help="lifetime (0: never expires)")
+    token.set_defaults(func=run_token)
+
+
+def _config(args: argparse.Namespace) -> config_module.Config | None:
+    try:
+        return config_module.resolve(getattr(args, "config", None))
+    except config_module.ConfigError as exc:
+        print(f"headunit: {exc}", file=sys.stderr)
+        return None
+
+
+def run_token(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if config is None:
+        return config_module.EX_CONFIG
+    path = config.server.jwt_secret_file
+    if path is None:
+        print("headunit: server.jwt_secret_file: needed to mint a token", file=sys.stderr)
+        return config_module.EX_CONFIG
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        print(f"headunit: server.jwt_secret_file: {path}: {exc.strerror}", file=sys.stderr)
+        return config_module.EX_CONFIG
+    lifetime = args.days * 86400 if args.days > 0 else None
+    print(mint(secret, args.user, lifetime))
+    return 0
+
+
+def _client_manager(redis_url: str) -> object | None:
+    if not redis_url:
+        return None
+    import socketio
+
+    try:
+        return socketio.AsyncRedisManager(redis_url)
+    except (ImportError, RuntimeError) as exc:
+        raise AuthError(f"server.redis_url needs the redis extra ({exc})") from None
+
+
+def run_backend(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if config is None:
+        return config_module.EX_CONFIG
+    server = config.server
+    try:
+        backend = Backend(verifier_from(server), server.refusal, _client_manager(server.redis_url))
+    except AuthError as exc:
+        print(f"headunit: {exc}", file=sys.stderr)
+        return config_module.EX_CONFIG
+    logs.setup(config.log.level)
+    host = args.host or server.host
+    port = server.port if args.port is None else args.port
+    asyncio.run(_serve_until_signal(backend, host, port))
+    return 0
+
+
+async def _serve_until_signal(backend: Backend, host: str, port: int) -> None:
+    running = await serve(backend, host, port)
+    print(f"headunit backend listening on http://{host}:{running.port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(asyncio.CancelledError):
+        await stop.wait()
+    await running.stop()

@@ -1,0 +1,183 @@
+"""The seed's Socket.IO server in Python: auth, one room per user, cache, relays, REST.
+
+It does what shared/PROTOCOL.md says and nothing more, so the head unit tested against
+it works against the Node backend too:
+- `playback_state_update` -> cached for the user, relayed as `playback_state` to the
+  user's other sockets; a new socket gets the cached state on connect.
+- `carplay_command` from a socket -> the user's other sockets.
+- `POST /api/carplay/control` -> every socket of the user; `GET /api/carplay/now-playing`.
+- `ping` -> `pong`; anything invalid -> an `error` event, and the socket stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from headunit.backend.auth import AuthError, Verifier
+from headunit.model import CommandError, parse_command, parse_playback_state
+
+log = logging.getLogger(__name__)
+
+REFUSALS = ("connect_error", "error_event")
+_ERROR_EVENT_DELAY = 0.05  # let the CONNECT packet go out before the `error` event
+
+
+def _room(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+class Backend:
+    def __init__(
+        self,
+        verifier: Verifier,
+        refusal: str = "connect_error",
+        client_manager: socketio.AsyncManager | None = None,
+    ) -> None:
+        if refusal not in REFUSALS:
+            raise ValueError(f"refusal must be one of {REFUSALS}")
+        self._verifier = verifier
+        self._refusal = refusal
+        self._users: dict[str, int] = {}  # sid -> userId, for this process's sockets
+        self._cache: dict[int, dict[str, Any]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.sio = socketio.AsyncServer(
+            async_mode="aiohttp",
+            client_manager=client_manager,
+            cors_allowed_origins="*",
+            logger=False,
+            engineio_logger=False,
+        )
+        self.app = web.Application()
+        self.sio.attach(self.app)
+        self.app.router.add_post("/api/carplay/control", self._rest_control)
+        self.app.router.add_get("/api/carplay/now-playing", self._rest_now_playing)
+        for event in ("connect", "disconnect", "playback_state_update", "carplay_command", "ping"):
+            self.sio.on(event, getattr(self, f"_on_{event}"))
+
+    def cached(self, user_id: int) -> dict[str, Any] | None:
+        return self._cache.get(user_id)
+
+    # -- Socket.IO ----------------------------------------------------------------------
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            user_id = self._verifier.user_id(token)
+        except AuthError as exc:
+            log.info("refused a socket: %s", exc)
+            if self._refusal == "connect_error":
+                raise socketio.exceptions.ConnectionRefusedError(str(exc)) from None
+            self._spawn(self._refuse(sid, str(exc)))
+            return True
+        self._users[sid] = user_id
+        await self.sio.enter_room(sid, _room(user_id))
+        cached = self._cache.get(user_id)
+        if cached is not None:
+            self._spawn(self.sio.emit("playback_state", cached, to=sid))
+        return True
+
+    async def _refuse(self, sid: str, message: str) -> None:
+        """The seed's other refusal style: accept, emit `error`, hang up."""
+        await asyncio.sleep(_ERROR_EVENT_DELAY)
+        await self.sio.emit("error", {"message": message}, to=sid)
+        await self.sio.disconnect(sid)
+
+    async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self._users.pop(sid, None)
+
+    async def _on_playback_state_update(self, sid: str, data: Any = None) -> None:
+        user_id = self._users.get(sid)
+        if user_id is None:
+            return
+        try:
+            state = parse_playback_state(data)
+        except CommandError as exc:
+            await self.sio.emit("error", {"message": f"invalid playback state: {exc}"}, to=sid)
+            return
+        # The socket's user, never the one the payload claims.
+        wire = dataclasses.replace(state, userId=user_id).to_wire()
+        self._cache[user_id] = wire
+        await self.sio.emit("playback_state", wire, room=_room(user_id), skip_sid=sid)
+
+    async def _on_carplay_command(self, sid: str, data: Any = None) -> None:
+        user_id = self._users.get(sid)
+        if user_id is None:
+            return
+        try:
+            command = parse_command(data)
+        except CommandError as exc:
+            await self.sio.emit("error", {"message": f"invalid command: {exc}"}, to=sid)
+            return
+        await self.sio.emit("carplay_command", command.to_wire(), room=_room(user_id), skip_sid=sid)
+
+    async def _on_ping(self, sid: str, data: Any = None) -> None:
+        await self.sio.emit("pong", to=sid)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- REST ---------------------------------------------------------------------------
+    def _rest_user(self, request: web.Request) -> int:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer":
+            raise web.HTTPUnauthorized(
+                text=json.dumps({"error": "Authentication error: no bearer token"}),
+                content_type="application/json",
+            )
+        try:
+            return self._verifier.user_id(token.strip())
+        except AuthError as exc:
+            raise web.HTTPUnauthorized(
+                text=json.dumps({"error": str(exc)}), content_type="application/json"
+            ) from None
+
+    async def _rest_control(self, request: web.Request) -> web.Response:
+        user_id = self._rest_user(request)
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return web.json_response({"error": "the body is not JSON"}, status=400)
+        try:
+            command = parse_command(body)
+        except CommandError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        await self.sio.emit("carplay_command", command.to_wire(), room=_room(user_id))
+        return web.json_response({"success": True, "command": command.to_wire()})
+
+    async def _rest_now_playing(self, request: web.Request) -> web.Response:
+        user_id = self._rest_user(request)
+        return web.json_response(self._cache.get(user_id))
+
+
+class Running:
+    """A backend served by aiohttp; `port` is the one bound (ask for 0 in tests)."""
+
+    def __init__(self, backend: Backend, runner: web.AppRunner, port: int) -> None:
+        self.backend = backend
+        self.port = port
+        self._runner = runner
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()
+
+
+async def serve(backend: Backend, host: str = "127.0.0.1", port: int = 0) -> Running:
+    runner = web.AppRunner(backend.app, shutdown_timeout=0.5, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1] if runner.addresses else port
+    return Running(backend, runner, bound)

@@ -1,0 +1,83 @@
+"""The backend link: the car as one more Socket.IO client of the user's media service.
+
+`create(context)` builds the daemon's component (None when `backend.url` is empty).
+Player role: the car's state goes out (`Publisher`), commands come in (`CommandReceiver`),
+and optionally the car continues what another client starts (`Follower`). Remote role:
+`build_remote()` makes the controller's target before the controller exists; the link
+then feeds it the active client's state and carries its commands out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from headunit.component import Context
+from headunit.config import BackendConfig, Config
+from headunit.link.commands import CommandReceiver
+from headunit.link.follow import Follower
+from headunit.link.peers import Peers
+from headunit.link.publisher import Publisher
+from headunit.link.remote import RemoteMirror
+from headunit.link.supervisor import Supervisor
+from headunit.link.token import TokenSource
+
+__all__ = ["Link", "RemoteMirror", "build_remote", "create"]
+
+
+def build_remote(config: Config) -> RemoteMirror:
+    """The remote role's target, for `Controller(...)`; pass it on to `create`."""
+    return RemoteMirror()
+
+
+def create(context: Context, mirror: RemoteMirror | None = None) -> Link | None:
+    if not context.config.backend.url:
+        return None
+    return Link(context, mirror)
+
+
+def _tokens(config: BackendConfig) -> TokenSource:
+    return TokenSource(config.token_file, config.token)
+
+
+class Link:
+    def __init__(self, context: Context, mirror: RemoteMirror | None = None) -> None:
+        config = context.config.backend
+        self._controller = context.controller
+        self.supervisor = Supervisor(config, _tokens(config))
+        self.peers = Peers(self.supervisor, config.device_name)
+        self.role = "remote" if mirror is not None else "player"
+        self.publisher: Publisher | None = None
+        self.commands: CommandReceiver | None = None
+        self._follower: Follower | None = None
+        if mirror is not None:
+            # The car plays nothing: it shows the active client and sends commands out.
+            mirror.attach(lambda payload: self.supervisor.emit("carplay_command", payload))
+            self.peers.listen(lambda peer: mirror.show(self.peers.active()))
+            self.supervisor.on_disconnect(mirror.forget)
+            return
+        self.publisher = Publisher(
+            context.controller, self.supervisor, config.device_name, config.heartbeat_seconds
+        )
+        self.commands = CommandReceiver(context.controller, self.supervisor)
+        if config.follow:
+            self._follower = Follower(context.controller, self.peers, config.media_url)
+
+    async def start(self) -> None:
+        if self.publisher is not None:
+            self._controller.subscribe(self.publisher)
+            self.publisher.start()
+        if self.commands is not None:
+            self.commands.start()
+        self.supervisor.start()
+
+    async def stop(self) -> None:
+        await self.supervisor.stop()
+        for part in (self.publisher, self.commands, self._follower):
+            if part is not None:
+                await part.stop()
+        if self.publisher is not None:
+            self._controller.unsubscribe(self.publisher)
+
+    def status(self) -> dict[str, Any]:
+        """For `headunit status`: the connection, and what the user's other clients play."""
+        return {**self.supervisor.status(), "role": self.role, "clients": self.peers.snapshot()}

@@ -1,0 +1,65 @@
+"""Incoming `carplay_command` -> the controller (player role).
+
+Each payload is validated by the model; an invalid one costs one log line and nothing
+else. Valid ones run one at a time, in arrival order, off the socket's task, so a slow
+command never stalls the connection and `next, next, pause` is never reordered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from headunit.controller import Controller
+from headunit.link.supervisor import Supervisor
+from headunit.model import Command, CommandError, parse_command
+
+log = logging.getLogger(__name__)
+
+QUEUE_LIMIT = 64  # a flood beyond this is dropped, not buffered without bound
+
+
+class CommandReceiver:
+    def __init__(self, controller: Controller, supervisor: Supervisor) -> None:
+        self._controller = controller
+        self._queue: asyncio.Queue[Command] = asyncio.Queue(QUEUE_LIMIT)
+        self._task: asyncio.Task[None] | None = None
+        self.rejected = 0
+        supervisor.on("carplay_command", self.received)
+
+    def received(self, payload: object) -> None:
+        try:
+            command = parse_command(payload)
+        except CommandError as exc:
+            self.rejected += 1
+            log.warning("dropped a carplay_command from the backend: %s", exc)
+            return
+        try:
+            self._queue.put_nowait(command)
+        except asyncio.QueueFull:
+            self.rejected += 1
+            log.warning(
+                "dropped %s from the backend: %d commands already waiting",
+                command.name,
+                QUEUE_LIMIT,
+            )
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="backend-commands")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            command = await self._queue.get()
+            try:
+                await self._controller.execute(command, source="backend")
+            except CommandError:
+                pass  # the controller logged the refusal once
+            except Exception:
+                log.exception("%s from the backend failed", command.name)

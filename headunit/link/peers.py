@@ -1,0 +1,90 @@
+"""The user's other clients, as their `playback_state` says (for status, handoff, remote).
+
+The backend relays the last state of each of the user's clients; it names none of
+them, so clients are told apart by the `deviceName` they add (if any). Our own state,
+echoed back from the backend's cache on connect, is not a peer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from headunit.link.supervisor import Supervisor
+from headunit.model import CommandError, PlaybackState, parse_playback_state
+
+log = logging.getLogger(__name__)
+
+_UNNAMED = "(unnamed client)"
+
+
+@dataclass(frozen=True)
+class Peer:
+    name: str
+    state: PlaybackState
+    arrived: float  # time.monotonic() when it came in
+
+    def position(self, now: float | None = None) -> float:
+        """`currentTime` extrapolated from when it arrived (clocks of devices differ)."""
+        position = self.state.currentTime
+        if self.state.isPlaying:
+            position += max(0.0, (time.monotonic() if now is None else now) - self.arrived)
+        if self.state.duration > 0:
+            position = min(position, self.state.duration)
+        return position
+
+
+class Peers:
+    def __init__(self, supervisor: Supervisor, own_device: str) -> None:
+        self._supervisor = supervisor
+        self._own = own_device
+        self._peers: dict[str, Peer] = {}
+        self._listeners: list[Callable[[Peer], None]] = []
+        supervisor.on("playback_state", self.received)
+        supervisor.on_disconnect(self._peers.clear)
+
+    def listen(self, listener: Callable[[Peer], None]) -> None:
+        self._listeners.append(listener)
+
+    def received(self, payload: object) -> None:
+        try:
+            state = parse_playback_state(payload)
+        except CommandError as exc:
+            log.warning("ignored a playback_state from the backend: %s", exc)
+            return
+        token = self._supervisor.token
+        if token is not None and state.userId != token.user_id:
+            log.warning("ignored a playback_state for another user (%s)", state.userId)
+            return
+        name = state.extra.get("deviceName")
+        name = name if isinstance(name, str) and name else _UNNAMED
+        if name == self._own:
+            return  # our own state, cached by the backend
+        peer = Peer(name, state, time.monotonic())
+        self._peers[name] = peer
+        for listener in tuple(self._listeners):
+            listener(peer)
+
+    def active(self) -> Peer | None:
+        """The client the user is most likely listening to: the latest one playing."""
+        if not self._peers:
+            return None
+        return max(self._peers.values(), key=lambda p: (p.state.isPlaying, p.arrived))
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """For `headunit status`: each known client, its media and extrapolated position."""
+        return [
+            {
+                "name": peer.name,
+                "playing": peer.state.isPlaying,
+                "media_id": peer.state.mediaId,
+                "title": peer.state.mediaTitle,
+                "artist": peer.state.mediaArtist,
+                "position": round(peer.position(), 1),
+                "duration": peer.state.duration,
+            }
+            for peer in sorted(self._peers.values(), key=lambda p: p.name)
+        ]

@@ -1,0 +1,303 @@
+"""The connect loop: one Socket.IO session at a time, our own backoff, never a tight loop.
+
+python-socketio's own reconnection is off (ENGINEERING.md: lock-step retries, and no
+reconnect after a server-side disconnect). Each attempt reads the token afresh and
+builds a fresh client; a refusal (either style) or an expired token waits much longer,
+but wakes at once when the token file changes. The rest of the link plugs in through
+`on(event, handler)`, `on_connect(callback)` and `emit()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import socketio
+
+from headunit.config import BackendConfig
+from headunit.link.token import Token, TokenProblem, TokenSource
+
+log = logging.getLogger(__name__)
+
+# An `error` event this close to a server-side disconnect is the seed's second refusal
+# style ("emit error, then disconnect"), whatever its message says.
+_REFUSAL_WINDOW = 2.0
+_AUTH_WORDS = ("auth", "token", "jwt", "unauthori", "forbidden", "expired")
+_TOKEN_POLL = 1.0  # how often a waiting supervisor looks for a new token file
+
+
+class Outcome(enum.Enum):
+    NO_TOKEN = "no usable token"
+    REFUSED = "refused"
+    UNREACHABLE = "unreachable"
+    ENDED = "ended"
+
+
+def backoff_delay(attempt: int, low: float, high: float, rand: Callable[[], float]) -> float:
+    """Full jitter: uniform in [0, min(high, low * 2**attempt)], so a fleet spreads out."""
+    return rand() * min(high, low * 2 ** min(attempt, 32))
+
+
+def _message(data: object) -> str:
+    if isinstance(data, dict):
+        data = data.get("message", data)
+    return str(data)[:200]
+
+
+class Supervisor:
+    def __init__(
+        self,
+        config: BackendConfig,
+        tokens: TokenSource,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._config = config
+        self._tokens = tokens
+        self._rand = rand
+        self._handlers: dict[str, Callable[[Any], None]] = {}
+        self._connect_callbacks: list[Callable[[], None]] = []
+        self._disconnect_callbacks: list[Callable[[], None]] = []
+        self._client: socketio.AsyncClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._reported: set[str] = set()
+        self.token: Token | None = None
+        self.rtt: float | None = None  # seconds, from the last ping/pong
+        self.connected_since: float | None = None  # time.time()
+        self.problem: str | None = None  # the last reason we are not connected
+        self.sessions = 0  # successful connects since start
+
+    # -- wiring -------------------------------------------------------------------------
+    def on(self, event: str, handler: Callable[[Any], None]) -> None:
+        """`handler(data)` runs on the loop for each `event`; it must not block."""
+        self._handlers[event] = handler
+
+    def on_connect(self, callback: Callable[[], None]) -> None:
+        self._connect_callbacks.append(callback)
+
+    def on_disconnect(self, callback: Callable[[], None]) -> None:
+        self._disconnect_callbacks.append(callback)
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self._client.connected
+
+    async def emit(self, event: str, data: Any = None) -> bool:
+        """Send now if connected; False when offline (nothing is queued here)."""
+        client = self._client
+        if client is None or not client.connected:
+            return False
+        try:
+            await client.emit(event, data)
+        except (socketio.exceptions.SocketIOError, ConnectionError, aiohttp.ClientError) as exc:
+            log.debug("emit %s failed: %s", event, exc)
+            return False
+        return True
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "url": self._config.url,
+            "connected": self.connected,
+            "since": self.connected_since if self.connected else None,
+            "user_id": self.token.user_id if self.token else None,
+            "round_trip_ms": None if self.rtt is None else round(self.rtt * 1000, 1),
+            "problem": None if self.connected else self.problem,
+        }
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="backend-link")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            outcome, lasted = await self._attempt()
+            if outcome in (Outcome.NO_TOKEN, Outcome.REFUSED):
+                failures = 0
+                await self._wait_for_token()
+                continue
+            if outcome is Outcome.ENDED and lasted >= self._config.backoff_max_seconds:
+                failures = 0  # a connection that held counts as a success
+            delay = backoff_delay(
+                failures,
+                self._config.backoff_min_seconds,
+                self._config.backoff_max_seconds,
+                self._rand,
+            )
+            failures += 1
+            log.debug("reconnecting in %.2f s", delay)
+            await asyncio.sleep(delay)
+
+    async def _wait_for_token(self) -> None:
+        """Sleep the long auth backoff (jittered), or until the token file changes."""
+        deadline = time.monotonic() + self._config.auth_backoff_seconds * (0.5 + self._rand() / 2)
+        stamp = self._tokens.stamp()
+        while (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(_TOKEN_POLL, left))
+            if self._tokens.stamp() != stamp:
+                log.info("the token file changed; connecting again")
+                return
+
+    def _report(self, outcome: Outcome, message: str, level: int = logging.WARNING) -> None:
+        """Log each distinct problem once per outage, not once per attempt."""
+        self.problem = message
+        if message not in self._reported:
+            self._reported.add(message)
+            log.log(level, "backend %s: %s", outcome.value, message)
+
+    # -- one session --------------------------------------------------------------------
+    async def _attempt(self) -> tuple[Outcome, float]:
+        try:
+            token = self._tokens.read()
+        except TokenProblem as exc:
+            self._report(Outcome.NO_TOKEN, str(exc))
+            return Outcome.NO_TOKEN, 0.0
+        if token.expired():
+            expiry = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(token.expires))
+            self._report(
+                Outcome.NO_TOKEN,
+                f"the token expired at {expiry}; put a new one in {self._tokens.describe()}",
+            )
+            return Outcome.NO_TOKEN, 0.0
+        self.token = token
+        session = _Session(self, token)
+        return await session.run()
+
+
+class _Session:
+    """One client from connect to disconnect; the supervisor decides what comes next."""
+
+    def __init__(self, supervisor: Supervisor, token: Token) -> None:
+        self._sup = supervisor
+        self._config = supervisor._config
+        self._token = token
+        self._client = socketio.AsyncClient(
+            reconnection=False, handle_sigint=False, logger=False, engineio_logger=False
+        )
+        self._ended = asyncio.Event()
+        self._pong = asyncio.Event()
+        self._refusal: str | None = None
+        self._last_error: tuple[float, str] | None = None
+        self._end_reason = "server disconnect"
+        self._register()
+
+    def _register(self) -> None:
+        client = self._client
+        for event, handler in self._sup._handlers.items():
+            client.on(event, handler)
+        client.on("connect_error", self._on_connect_error)
+        client.on("disconnect", self._on_disconnect)
+        client.on("error", self._on_error)
+        client.on("pong", self._on_pong)
+
+    def _on_connect_error(self, data: object = None) -> None:
+        self._refusal = _message(data)
+
+    def _on_disconnect(self, reason: object = None) -> None:
+        if reason is not None:
+            self._end_reason = str(reason)
+        self._ended.set()
+
+    def _on_error(self, data: object = None) -> None:
+        message = _message(data)
+        self._last_error = (time.monotonic(), message)
+        log.warning("backend error: %s", message)
+
+    def _on_pong(self, data: object = None) -> None:
+        self._pong.set()
+
+    async def run(self) -> tuple[Outcome, float]:
+        sup = self._sup
+        timeout = self._config.timeout_seconds
+        try:
+            await asyncio.wait_for(
+                self._client.connect(
+                    self._config.url,
+                    auth={"token": self._token.value},
+                    transports=["websocket"],
+                    wait_timeout=timeout,
+                ),
+                timeout + 1,
+            )
+        except (socketio.exceptions.ConnectionError, TimeoutError, OSError, aiohttp.ClientError):
+            await self._discard()
+            if self._refusal is not None and self._client.failed_namespaces:
+                sup._report(Outcome.REFUSED, f"{self._refusal} (user {self._token.user_id})")
+                return Outcome.REFUSED, 0.0
+            sup._report(Outcome.UNREACHABLE, f"cannot connect to {self._config.url}")
+            return Outcome.UNREACHABLE, 0.0
+        return await self._connected()
+
+    async def _connected(self) -> tuple[Outcome, float]:
+        sup = self._sup
+        start = time.monotonic()
+        sup._client = self._client
+        sup.connected_since = time.time()
+        sup.sessions += 1
+        sup._reported.clear()
+        log.info("connected to %s as user %s", self._config.url, self._token.user_id)
+        for callback in tuple(sup._connect_callbacks):
+            callback()
+        pinger = asyncio.create_task(self._ping_loop(), name="backend-ping")
+        try:
+            await self._ended.wait()
+        finally:
+            pinger.cancel()
+            sup._client = None
+            for callback in tuple(sup._disconnect_callbacks):
+                callback()
+            await self._discard()
+        lasted = time.monotonic() - start
+        if self._refused_after_connect():
+            message = self._last_error[1] if self._last_error else "refused"
+            sup._report(Outcome.REFUSED, f"{message} (user {self._token.user_id})")
+            return Outcome.REFUSED, lasted
+        log.info("disconnected from the backend (%s)", self._end_reason)
+        sup.problem = f"disconnected ({self._end_reason})"
+        return Outcome.ENDED, lasted
+
+    def _refused_after_connect(self) -> bool:
+        """The second refusal style: an `error` event, then the server hangs up."""
+        if self._last_error is None:
+            return False
+        at, message = self._last_error
+        recent = time.monotonic() - at <= _REFUSAL_WINDOW
+        return recent or any(word in message.lower() for word in _AUTH_WORDS)
+
+    async def _ping_loop(self) -> None:
+        interval = self._config.ping_seconds
+        while True:
+            await asyncio.sleep(interval)
+            self._pong.clear()
+            sent = time.monotonic()
+            if not await self._sup.emit("ping"):
+                return
+            try:
+                await asyncio.wait_for(self._pong.wait(), self._config.timeout_seconds)
+            except TimeoutError:
+                log.warning(
+                    "no pong from the backend in %.1f s; reconnecting",
+                    self._config.timeout_seconds,
+                )
+                self._end_reason = "no pong"
+                self._ended.set()
+                return
+            self._sup.rtt = time.monotonic() - sent
+
+    async def _discard(self) -> None:
+        """Drop the client without waiting on the network (a car never waits to stop)."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._client.eio.disconnect(abort=True), 1.0)

@@ -1,0 +1,110 @@
+"""Where the link's JWT comes from: the token file (re-read on every attempt) or the config.
+
+The car never verifies the signature (it has no key, and the backend does that); it
+reads the claims to put `userId` in every PlaybackState and to notice an expired token
+before the backend refuses it. The token itself is never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+
+log = logging.getLogger(__name__)
+
+
+class TokenProblem(Exception):
+    """No usable token: the message says why and what to do, without the token."""
+
+
+@dataclass(frozen=True)
+class Token:
+    value: str = ""
+    user_id: int = 0
+    expires: float | None = None  # seconds since the epoch, from `exp`
+
+    def expired(self, now: float | None = None) -> bool:
+        return self.expires is not None and self.expires <= (time.time() if now is None else now)
+
+    def __repr__(self) -> str:  # the value stays out of every log and traceback
+        return f"Token(user_id={self.user_id}, expires={self.expires})"
+
+
+def read_claims(value: str) -> Token:
+    """The claims the car needs; raises TokenProblem when the token cannot be used."""
+    try:
+        claims = jwt.decode(value, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise TokenProblem(f"the token is not a JWT ({type(exc).__name__})") from None
+    user_id = claims.get("userId")
+    if isinstance(user_id, bool) or not isinstance(user_id, int | float):
+        raise TokenProblem("the token has no numeric userId claim")
+    if not math.isfinite(user_id) or int(user_id) != user_id:
+        raise TokenProblem("the token's userId claim is not a whole number")
+    exp = claims.get("exp")
+    expires = float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
+    return Token(value=value, user_id=int(user_id), expires=expires)
+
+
+class TokenSource:
+    """Reads the token afresh for each connect attempt, so rotating the file is enough."""
+
+    def __init__(self, token_file: Path | None, token: str) -> None:
+        self._file = token_file
+        self._inline = token.strip()
+        self._warned_mode = False
+
+    def describe(self) -> str:
+        """Where the token comes from, for messages that tell the user what to fix."""
+        if self._file is not None and self._file.exists():
+            return str(self._file)
+        return "backend.token" if self._inline else f"{self._file or 'backend.token_file'}"
+
+    def stamp(self) -> tuple[int, int] | None:
+        """Changes when the token file changes; lets the supervisor retry at once."""
+        if self._file is None:
+            return None
+        try:
+            info = self._file.stat()
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_size)
+
+    def read(self) -> Token:
+        value = self._read_file()
+        if not value:
+            value = self._inline
+        if not value:
+            raise TokenProblem(
+                f"no token: put one in {self._file or 'backend.token_file'} or set backend.token"
+            )
+        return read_claims(value)
+
+    def _read_file(self) -> str:
+        if self._file is None:
+            return ""
+        try:
+            with self._file.open(encoding="utf-8") as f:
+                self._check_mode(os.fstat(f.fileno()).st_mode)
+                return f.read().strip()
+        except FileNotFoundError:
+            return ""
+        except (OSError, UnicodeDecodeError) as exc:
+            log.warning("cannot read the token file %s: %s", self._file, exc)
+            return ""
+
+    def _check_mode(self, mode: int) -> None:
+        if mode & (stat.S_IRWXG | stat.S_IRWXO) and not self._warned_mode:
+            self._warned_mode = True
+            log.warning(
+                "the token file %s is readable by others (mode %o); chmod 600 it",
+                self._file,
+                stat.S_IMODE(mode),
+            )

@@ -1,0 +1,134 @@
+"""The player role against the real reference backend: state out, commands in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+from conftest import link_config, make_token, wait_until
+
+from headunit.model import Command, CommandName
+
+
+async def rest(url: str, user: int, body: object) -> tuple[int, object]:
+    headers = {"Authorization": f"Bearer {make_token(user)}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{url}/api/carplay/control", json=body, headers=headers) as resp,
+    ):
+        return resp.status, await resp.json()
+
+
+async def now_playing(url: str, user: int = 7) -> object:
+    headers = {"Authorization": f"Bearer {make_token(user)}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{url}/api/carplay/now-playing", headers=headers) as resp,
+    ):
+        return await resp.json()
+
+
+async def test_state_is_published_on_connect_with_user_device_and_time(
+    backend, token_file, make_car
+):
+    await make_car(link_config(backend.url, token_file))
+    await wait_until(lambda: backend.backend.cached(7) is not None)
+    state = await now_playing(backend.url)
+    assert state["userId"] == 7
+    assert state["isPlaying"] is False
+    assert state["mediaId"] == 100
+    assert state["mediaTitle"] == "Song 0"
+    assert state["mediaArtist"] == "Band"
+    assert state["duration"] == 180.0
+    assert state["deviceName"] == "car"
+    assert isinstance(state["updatedAt"], int)
+
+
+async def test_rest_commands_drive_the_player_and_now_playing_follows(
+    backend, token_file, make_car
+):
+    car = await make_car(link_config(backend.url, token_file))
+    await wait_until(lambda: car.supervisor.connected)
+    assert await rest(backend.url, 7, {"command": "play", "value": None}) == (
+        200,
+        {"success": True, "command": {"command": "play"}},
+    )
+    await wait_until(lambda: (backend.backend.cached(7) or {}).get("isPlaying") is True)
+    await rest(backend.url, 7, {"command": "next", "value": None})
+    await wait_until(lambda: (backend.backend.cached(7) or {}).get("mediaId") == 101)
+    await rest(backend.url, 7, {"command": "seek", "value": 42})
+    await wait_until(lambda: (backend.backend.cached(7) or {}).get("currentTime", 0) >= 42)
+    await rest(backend.url, 7, {"command": "pause", "value": None})
+    await wait_until(lambda: (backend.backend.cached(7) or {}).get("isPlaying") is False)
+    state = await now_playing(backend.url)
+    assert state["mediaTitle"] == "Song 1"
+    assert 42 <= state["currentTime"] < 44
+    assert [c.name for c in car.player.executed] == ["play", "next", "seek", "pause"]
+
+
+async def test_phone_commands_arrive_in_order(backend, token_file, make_car, make_phone):
+    car = await make_car(link_config(backend.url, token_file))
+    await wait_until(lambda: car.supervisor.connected)
+    phone = await make_phone(backend.url)
+    for payload in (
+        {"command": "next"},
+        {"command": "next"},
+        {"command": "previous"},
+        {"command": "seek", "value": 12.5},
+        {"command": "play"},
+    ):
+        await phone.sio.emit("carplay_command", payload)
+    await wait_until(lambda: len(car.player.executed) == 5)
+    assert car.player.executed == [
+        Command(CommandName.NEXT),
+        Command(CommandName.NEXT),
+        Command(CommandName.PREVIOUS),
+        Command(CommandName.SEEK, 12.5),
+        Command(CommandName.PLAY),
+    ]
+
+
+async def test_phone_sees_changes_but_not_position_alone(backend, token_file, make_car, make_phone):
+    car = await make_car(link_config(backend.url, token_file, heartbeat_seconds=3600))
+    await wait_until(lambda: car.supervisor.connected)
+    phone = await make_phone(backend.url)
+    await car.controller.execute(Command(CommandName.PLAY), "test")
+    await wait_until(lambda: any(s["isPlaying"] for s in phone.states))
+    before = len(phone.states)
+    await asyncio.sleep(0.5)  # the position moves; that alone is not news
+    assert len(phone.states) == before
+    await car.controller.execute(Command(CommandName.SEEK, 90.0), "test")
+    await wait_until(lambda: phone.states[-1]["currentTime"] >= 90)
+
+
+async def test_heartbeat_while_playing_none_while_paused(backend, token_file, make_car, make_phone):
+    car = await make_car(link_config(backend.url, token_file, heartbeat_seconds=0.5))
+    await wait_until(lambda: car.supervisor.connected)
+    phone = await make_phone(backend.url)
+    await car.controller.execute(Command(CommandName.PLAY), "test")
+    await wait_until(lambda: len(phone.states) >= 3)  # play, then heartbeats
+    times = [s["currentTime"] for s in phone.states]
+    assert times == sorted(times)
+    assert times[-1] > times[0]
+    await car.controller.execute(Command(CommandName.PAUSE), "test")
+    await wait_until(lambda: phone.states[-1]["isPlaying"] is False)
+    paused = len(phone.states)
+    await asyncio.sleep(1.5)  # three heartbeat periods
+    assert len(phone.states) == paused
+
+
+async def test_invalid_commands_are_logged_once_and_dropped(backend, token_file, make_car, caplog):
+    car = await make_car(link_config(backend.url, token_file))
+    await wait_until(lambda: car.supervisor.connected)
+    caplog.set_level(logging.WARNING)
+    # The reference backend validates too; a backend that relays anything is simulated
+    # by handing the payloads to the receiver as the socket would.
+    for payload in ({"command": "explode"}, {"command": "seek", "value": -1}, [1, 2], None):
+        car.link.commands.received(payload)
+    car.link.commands.received({"command": "pause"})
+    await wait_until(lambda: car.player.executed == [Command(CommandName.PAUSE)])
+    dropped = [r for r in caplog.records if "dropped a carplay_command" in r.getMessage()]
+    assert len(dropped) == 4
+    assert "unknown command 'explode'" in dropped[0].getMessage()
+    assert car.supervisor.connected
