@@ -1,0 +1,99 @@
+"""Owns the D-Bus connection and the MPRIS bus name; the daemon's MPRIS component.
+
+The name is `org.mpris.MediaPlayer2.<mpris.name>`, or `<that>.instance<pid>` when
+another process holds it (MPRIS rule 1), on the session bus or, with
+`mpris.bus = "system"`, on the system bus (see systemd/ for the policy).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from dbus_fast import AuthError, BusType, DBusError
+from dbus_fast.aio import MessageBus
+from dbus_fast.constants import NameFlag, RequestNameReply
+
+from headunit.component import Context
+from headunit.controller import Controller
+from headunit.mpris.frontend import MprisFrontend
+from headunit.mpris.player import PlayerInterface
+from headunit.mpris.root import RootInterface
+
+log = logging.getLogger(__name__)
+
+OBJECT_PATH = "/org/mpris/MediaPlayer2"
+NAME_PREFIX = "org.mpris.MediaPlayer2."
+IDENTITY = "headunit"
+_OWNED = (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER)
+
+
+class MprisUnavailable(RuntimeError):
+    """The bus cannot be reached or refuses the name; the message says which and why."""
+
+
+class MprisServer:
+    def __init__(
+        self,
+        context: Context,
+        bus_address: str | None = None,
+    ) -> None:
+        self._controller: Controller = context.controller
+        self._config = context.config.mpris
+        self._bus_address = bus_address
+        self._root = RootInterface(IDENTITY, context.request_shutdown)
+        self._player = PlayerInterface(self._controller)
+        self._frontend: MprisFrontend | None = None
+        self._bus: MessageBus | None = None
+        self.bus_name: str | None = None
+
+    async def start(self) -> None:
+        bus_type = BusType.SYSTEM if self._config.bus == "system" else BusType.SESSION
+        try:
+            bus = await MessageBus(bus_address=self._bus_address, bus_type=bus_type).connect()
+        except (OSError, ValueError, AuthError, DBusError) as exc:
+            raise MprisUnavailable(
+                f"mpris: cannot connect to the {self._config.bus} bus: {exc}"
+            ) from None
+        self._bus = bus
+        # Export before taking the name: a client reacting to NameOwnerChanged at once
+        # must find the object there.
+        bus.export(OBJECT_PATH, self._root)
+        bus.export(OBJECT_PATH, self._player)
+        self._frontend = MprisFrontend(self._player, self._controller.state)
+        self._controller.subscribe(self._frontend)
+        try:
+            self.bus_name = await self._claim_name(bus)
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("MPRIS: %s on the %s bus", self.bus_name, self._config.bus)
+
+    async def _claim_name(self, bus: MessageBus) -> str:
+        preferred = NAME_PREFIX + self._config.name
+        for name in (preferred, f"{preferred}.instance{os.getpid()}"):
+            try:
+                reply = await bus.request_name(name, NameFlag.DO_NOT_QUEUE)
+            except DBusError as exc:
+                raise MprisUnavailable(
+                    f"mpris: the {self._config.bus} bus refuses {name}: {exc.text} "
+                    "(on the system bus, install systemd/org.mpris.MediaPlayer2.headunit.conf "
+                    "and run as the headunit user)"
+                ) from None
+            if reply in _OWNED:
+                return name
+            log.info("MPRIS: %s is taken, trying the per-process name", name)
+        raise MprisUnavailable(f"mpris: cannot own {preferred} nor its .instance name")
+
+    async def stop(self) -> None:
+        if self._frontend is not None:
+            self._controller.unsubscribe(self._frontend)
+            self._frontend = None
+        bus, self._bus = self._bus, None
+        if bus is not None:
+            bus.disconnect()
+            await bus.wait_for_disconnect()
+
+
+def create(context: Context) -> MprisServer:
+    return MprisServer(context)

@@ -1,0 +1,295 @@
+"""Helpers for the MPRIS tests: a private dbus-daemon, a D-Bus client, a fake target."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from dbus_fast import Message, MessageType, Variant
+from dbus_fast.aio import MessageBus
+
+from headunit.model import Command, CommandError, CommandName, LoopMode
+from headunit.state import PlayerState, Status, Track
+
+OBJECT_PATH = "/org/mpris/MediaPlayer2"
+ROOT = "org.mpris.MediaPlayer2"
+PLAYER = "org.mpris.MediaPlayer2.Player"
+PROPERTIES = "org.freedesktop.DBus.Properties"
+
+SESSION_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir={dir}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+class DBusDaemon:
+    """A private dbus-daemon; never the real session or system bus."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self._log = log.open("w")
+        self.proc = subprocess.Popen(
+            ["dbus-daemon", f"--config-file={config}", "--print-address", "--nofork"],
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.address = self.proc.stdout.readline().strip()
+        if not self.address:
+            self.stop()
+            raise RuntimeError(f"dbus-daemon did not start: {log.read_text()}")
+
+    @classmethod
+    def session(cls, tmp: Path) -> DBusDaemon:
+        config = tmp / "session.conf"
+        config.write_text(SESSION_CONFIG.format(dir=tmp))
+        return cls(config, tmp / "dbus-daemon.log")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(5)
+        self._log.close()
+
+
+@dataclass
+class Signal:
+    member: str
+    body: list[Any]
+
+
+class MprisClient:
+    """A D-Bus client of one MPRIS player: calls, properties and recorded signals."""
+
+    def __init__(self, bus: MessageBus, name: str) -> None:
+        self.bus = bus
+        self.name = name
+        self.owner = ""
+        self.signals: list[Signal] = []
+        self._arrived = asyncio.Event()
+
+    @classmethod
+    async def connect(cls, address: str, name: str) -> MprisClient:
+        bus = await MessageBus(bus_address=address).connect()
+        client = cls(bus, name)
+        bus.add_message_handler(client._on_message)
+        await client.bus_call("AddMatch", "s", f"type='signal',path='{OBJECT_PATH}'")
+        client.owner = (await client.bus_call("GetNameOwner", "s", name)).body[0]
+        return client
+
+    def _on_message(self, msg: Message) -> None:
+        if msg.message_type is MessageType.SIGNAL and msg.sender == self.owner:
+            self.signals.append(Signal(msg.member, msg.body))
+            self._arrived.set()
+
+    async def bus_call(self, member: str, signature: str = "", *args: Any) -> Message:
+        return await self._send(
+            "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+            member, signature, args,
+        )  # fmt: skip
+
+    async def _send(
+        self, dest: str, path: str, iface: str, member: str, sig: str, args: Any
+    ) -> Message:
+        msg = Message(
+            destination=dest, path=path, interface=iface, member=member,
+            signature=sig, body=list(args),
+        )  # fmt: skip
+        reply = await self.bus.call(msg)
+        assert reply is not None
+        return reply
+
+    async def call(
+        self, member: str, signature: str = "", *args: Any, iface: str = PLAYER
+    ) -> Message:
+        """Call a method; the reply (maybe an error) is returned, not raised."""
+        return await self._send(self.name, OBJECT_PATH, iface, member, signature, args)
+
+    async def ok(self, member: str, signature: str = "", *args: Any) -> None:
+        reply = await self.call(member, signature, *args)
+        assert reply.message_type is MessageType.METHOD_RETURN, reply.body
+
+    async def get(self, prop: str, iface: str = PLAYER) -> Variant:
+        reply = await self.call("Get", "ss", iface, prop, iface=PROPERTIES)
+        assert reply.message_type is MessageType.METHOD_RETURN, reply.body
+        return reply.body[0]
+
+    async def value(self, prop: str, iface: str = PLAYER) -> Any:
+        return (await self.get(prop, iface)).value
+
+    async def get_all(self, iface: str = PLAYER) -> dict[str, Variant]:
+        reply = await self.call("GetAll", "s", iface, iface=PROPERTIES)
+        assert reply.message_type is MessageType.METHOD_RETURN, reply.body
+        return reply.body[0]
+
+    async def set(self, prop: str, signature: str, value: Any, iface: str = PLAYER) -> Message:
+        return await self.call(
+            "Set", "ssv", iface, prop, Variant(signature, value), iface=PROPERTIES
+        )
+
+    def changes(self) -> list[dict[str, Variant]]:
+        """The changed-properties maps of every PropertiesChanged received so far."""
+        return [s.body[1] for s in self.signals if s.member == "PropertiesChanged"]
+
+    def seeks(self) -> list[int]:
+        return [s.body[0] for s in self.signals if s.member == "Seeked"]
+
+    async def wait_for(self, check: Callable[[], Any], within: float = 10.0) -> Any:
+        """Wait until `check()` is truthy (re-checked after each signal); return it."""
+        async with asyncio.timeout(within):
+            while not (result := check()):
+                self._arrived.clear()
+                await self._arrived.wait()
+        return result
+
+    async def wait_property(self, prop: str, value: Any, within: float = 10.0) -> None:
+        """Wait for a PropertiesChanged carrying prop=value (or for it to read so)."""
+        if (await self.value(prop)) == value:
+            return
+        await self.wait_for(
+            lambda: any(c[prop].value == value for c in self.changes() if prop in c), within
+        )
+
+    async def settle(self) -> None:
+        """Round-trip to the player: signals it sent before are in by the time this returns."""
+        await self.call("Ping", iface="org.freedesktop.DBus.Peer")
+
+    async def close(self) -> None:
+        self.bus.disconnect()
+
+
+def make_tracks(count: int, duration: float = 120.0) -> list[Track]:
+    return [
+        Track(
+            entry_id=i + 1,
+            uri=f"/music/track{i + 1}.flac",
+            title=f"Track {i + 1}",
+            artist=("Artist",),
+            album="Album",
+            genre=("Rock",),
+            track_number=i + 1,
+            disc_number=1,
+            duration=duration,
+        )
+        for i in range(count)
+    ]
+
+
+class FakeTarget:
+    """A small in-process player: records commands, publishes snapshots like the real one."""
+
+    def __init__(self, tracks: list[Track]) -> None:
+        self.tracks = list(tracks)
+        self.index = 0
+        self.commands: list[Command] = []
+        self._state = self._derive(PlayerState(track=self.tracks[0] if tracks else None))
+        self._on_state: Callable[[PlayerState], None] = lambda s: None
+        self._on_seeked: Callable[[PlayerState], None] = lambda s: None
+
+    @property
+    def state(self) -> PlayerState:
+        return self._state
+
+    def position(self) -> float:
+        return self._state.position_at()
+
+    def bind(self, on_state: Callable[..., None], on_seeked: Callable[..., None]) -> None:
+        self._on_state, self._on_seeked = on_state, on_seeked
+
+    def _derive(self, state: PlayerState) -> PlayerState:
+        has = state.track is not None
+        wrap = state.loop is LoopMode.PLAYLIST and has
+        return replace(
+            state,
+            can_next=has and (self.index < len(self.tracks) - 1 or wrap),
+            can_previous=has and (self.index > 0 or wrap),
+            can_seek=has,
+            can_play=has,
+            can_pause=has,
+            queue_length=len(self.tracks),
+        )
+
+    def publish(self, seeked: bool = False, **changes: Any) -> None:
+        """Report a new snapshot (as the player does after mpv confirms a change)."""
+        self._state = self._derive(replace(self._state, **changes))
+        (self._on_seeked if seeked else self._on_state)(self._state)
+
+    def _go(self, index: int) -> None:
+        self.index = index % len(self.tracks)
+        self.publish(track=self.tracks[self.index], **self._at(0.0))
+
+    @staticmethod
+    def _at(seconds: float) -> dict[str, Any]:
+        return {"position": seconds, "clock": _now()}
+
+    async def execute(self, command: Command) -> None:
+        self.commands.append(command)
+        s, name, value = self._state, command.name, command.value
+        playing = {"status": Status.PLAYING}
+        if name is CommandName.PLAY or (
+            name is CommandName.TOGGLE and s.status is not Status.PLAYING
+        ):
+            self.publish(**playing, **self._at(self.position()))
+        elif name in (CommandName.PAUSE, CommandName.TOGGLE):
+            self.publish(status=Status.PAUSED, **self._at(self.position()))
+        elif name is CommandName.STOP:
+            self.publish(status=Status.STOPPED, **self._at(0.0))
+        elif name is CommandName.NEXT:
+            if self.index + 1 < len(self.tracks) or s.loop is LoopMode.PLAYLIST:
+                self._go(self.index + 1)
+            else:
+                self.publish(status=Status.STOPPED, **self._at(0.0))
+        elif name is CommandName.PREVIOUS:
+            self._go(self.index - 1)
+        elif name in (CommandName.SEEK, CommandName.SEEK_BY):
+            target = value if name is CommandName.SEEK else self.position() + value
+            duration = s.track.duration if s.track else None
+            if duration is not None and target > duration:
+                await self.execute(Command(CommandName.NEXT))
+            else:
+                self.publish(seeked=True, **self._at(max(0.0, target)))
+        elif name is CommandName.VOLUME:
+            self.publish(volume=float(value))
+        elif name is CommandName.SHUFFLE:
+            self.publish(shuffle=value)
+        elif name is CommandName.LOOP:
+            self.publish(loop=LoopMode(value))
+        elif name is CommandName.OPEN:
+            if "missing" in str(value):
+                raise CommandError(f"cannot open {value}")
+            self.tracks.append(
+                Track(entry_id=len(self.tracks) + 100, uri=str(value), title="Opened")
+            )
+            self._go(len(self.tracks) - 1)
+            self.publish(**playing)
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+class RecordingSink:
+    """A second sink beside MPRIS: what every sink hears."""
+
+    def __init__(self) -> None:
+        self.changes: list[tuple[PlayerState, frozenset[str]]] = []
+        self.seeks: list[PlayerState] = []
+
+    def state_changed(self, state: PlayerState, changed: frozenset[str]) -> None:
+        self.changes.append((state, changed))
+
+    def seeked(self, state: PlayerState) -> None:
+        self.seeks.append(state)
