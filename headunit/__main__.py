@@ -1,0 +1,3 @@
+from headunit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""The daemon: builds the player and the controller, starts the components, and stops.
+
+Wiring only. The order is the data flow: the target (the local player), the controller,
+the sinks (the resume store, then MPRIS, the backend link, keys, and systemd last, so
+READY=1 is sent once everything else is up). SIGTERM saves and exits within two
+seconds whatever the network does; SIGHUP reloads the configuration without stopping
+the music.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from headunit import link, media, resume, systemd
+from headunit.component import Component, Context
+from headunit.config import Config, ConfigError, PlayerConfig, resolve
+from headunit.controller import Controller
+from headunit.mpris import server as mpris_server
+from headunit.player import Player
+from headunit.store import Store, StoreSink
+
+log = logging.getLogger(__name__)
+
+STOP_BUDGET_SECONDS = 1.5  # for all components together; mpv and the save come after
+
+
+@dataclass(frozen=True)
+class Part:
+    """A component, the config sections it depends on (a reload restarts it when they
+    change), and its factory."""
+
+    name: str
+    sections: tuple[str, ...]
+    create: Callable[[Context], Component | None]
+
+
+# Started in this order, stopped in reverse.
+PARTS = (
+    Part("mpris", ("mpris",), mpris_server.create),
+    Part("link", ("backend",), link.create),
+    Part("systemd", (), systemd.create),
+)
+
+
+async def build_player(config: Config, store: Store) -> Player:
+    scanned = await asyncio.to_thread(media.scan, config.media.paths)
+    saved = await asyncio.to_thread(store.load)
+    try:
+        plan = resume.plan(saved, scanned, config.player.resume)
+    except resume.StaleState as exc:
+        store.set_aside(f"is stale: {exc}")
+        plan = resume.plan(None, scanned, config.player.resume)
+    _log_plan(plan, config.player)
+    player = Player(config.player, plan)
+    await player.start()
+    return player
+
+
+def _log_plan(plan: resume.Plan, config: PlayerConfig) -> None:
+    current = plan.queue.current
+    if current is None:
+        log.info("queue is empty: nothing found in media.paths")
+        return
+    log.info(
+        "queue: %d entries; %s %s at %.1f s (resume=%s)",
+        len(plan.queue),
+        "restoring paused" if plan.paused else "playing",
+        current.uri,
+        plan.position,
+        config.resume,
+    )
+
+
+class Components:
+    """The running components, by name; a reload swaps the ones whose config changed."""
+
+    def __init__(self, context: Context, parts: tuple[Part, ...]) -> None:
+        self.context = context
+        self._parts = parts
+        self._running: dict[str, Component] = {}
+
+    async def start(self, parts: tuple[Part, ...] | None = None) -> None:
+        for part in self._parts if parts is None else parts:
+            component = part.create(self.context)
+            if component is not None:
+                await component.start()
+                self._running[part.name] = component
+
+    async def stop(self, names: list[str] | None = None) -> None:
+        names = names if names is not None else [p.name for p in self._parts]
+        stopping = [self._running.pop(n) for n in reversed(names) if n in self._running]
+        results = await asyncio.gather(
+            *(asyncio.wait_for(c.stop(), STOP_BUDGET_SECONDS) for c in stopping),
+            return_exceptions=True,
+        )
+        for component, result in zip(stopping, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("%s did not stop cleanly: %r", type(component).__name__, result)
+
+    async def reload(self, config: Config) -> None:
+        old, self.context = self.context.config, replace(self.context, config=config)
+        changed = tuple(
+            p for p in self._parts if any(getattr(old, s) != getattr(config, s) for s in p.sections)
+        )
+        if changed:
+            log.info("reload restarts: %s", ", ".join(p.name for p in changed))
+            await self.stop([p.name for p in changed])
+            await self.start(changed)
+
+
+async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
+    """Run until SIGTERM/SIGINT or a shutdown request; `parts` lets the demo add its own."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    store = Store(config.state.dir)
+    player = await build_player(config, store)
+    controller = Controller(player)
+    store_sink = StoreSink(store, player.resume_snapshot, config.state.save_seconds)
+    controller.subscribe(store_sink)
+    store_sink.start()
+    components = Components(Context(controller, config, stop.set), parts)
+    reloads: set[asyncio.Task[None]] = set()
+
+    def on_hup() -> None:
+        task = loop.create_task(_reload(components, player))
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, on_hup)
+    try:
+        await components.start()
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        for task in reloads:
+            task.cancel()
+        await components.stop()
+        await store_sink.close()
+        await player.close()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+    log.info("stopped")
+    return 0
+
+
+async def _reload(components: Components, player: Player) -> None:
+    """SIGHUP: read the config again; on error keep the running one (and say why)."""
+    source = components.context.config.source
+    try:
+        config = resolve(str(source) if source else None)
+    except ConfigError as exc:
+        log.error("reload refused, keeping the running configuration: %s", exc)
+        return
+    player.reconfigure(config.player)
+    await components.reload(config)
+    log.info("configuration reloaded from %s", config.source or "defaults")

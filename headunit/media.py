@@ -1,0 +1,176 @@
+"""Turning `media.paths` into a queue of URIs: folders, playlists, files and streams.
+
+A queue entry is a string: an absolute file path or a URL. Folders are scanned
+recursively, a folder's own files first, then its subfolders, all in natural order
+("Track 2" before "Track 10"), as car stereos play a USB stick. Playlists inside a
+scanned folder are not expanded (their files are already in the folder).
+"""
+
+from __future__ import annotations
+
+import configparser
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+log = logging.getLogger(__name__)
+
+AUDIO_EXTENSIONS = frozenset(
+    {"aac", "aif", "aiff", "alac", "ape", "flac", "m4a", "mka", "mp2", "mp3", "mpc"}
+    | {"oga", "ogg", "opus", "spx", "wav", "wma", "wv"}
+)
+VIDEO_EXTENSIONS = frozenset(
+    {"3gp", "avi", "flv", "m2ts", "m4v", "mkv", "mov", "mp4", "mpeg", "mpg", "ogv", "ts"}
+    | {"webm", "wmv"}
+)
+PLAYLIST_EXTENSIONS = frozenset({"m3u", "m3u8", "pls"})
+MEDIA_EXTENSIONS = AUDIO_EXTENSIONS | VIDEO_EXTENSIONS
+
+STREAM_SCHEMES = ("http", "https")
+SUPPORTED_URI_SCHEMES = ("file", *STREAM_SCHEMES)
+SUPPORTED_MIME_TYPES = (
+    "audio/mpeg",
+    "audio/flac",
+    "audio/x-flac",
+    "audio/ogg",
+    "audio/opus",
+    "audio/aac",
+    "audio/mp4",
+    "audio/x-m4a",
+    "audio/wav",
+    "audio/x-wav",
+    "audio/x-ms-wma",
+    "audio/x-mpegurl",
+    "audio/x-scpls",
+    "video/mp4",
+    "video/x-matroska",
+    "video/webm",
+    "video/quicktime",
+    "video/x-msvideo",
+)
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that orders embedded numbers by value, case-insensitively."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part.casefold())
+        for part in _DIGITS.split(name)
+        if part
+    )
+
+
+def is_stream(uri: str) -> bool:
+    return urlsplit(uri).scheme.lower() in STREAM_SCHEMES
+
+
+def extension(name: str) -> str:
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def to_local_path(uri: str) -> Path | None:
+    """The file a `file://` URI or a plain path names; None for a URL."""
+    parts = urlsplit(uri)
+    if parts.scheme == "file":
+        return Path(unquote(parts.path))
+    if parts.scheme == "" or (len(parts.scheme) == 1 and os.name == "nt"):
+        return Path(uri).expanduser()
+    return None
+
+
+def scan(paths: Iterable[str]) -> list[str]:
+    """The queue for `media.paths`; a missing path is one log line, never an error."""
+    queue: list[str] = []
+    for item in paths:
+        queue.extend(expand(item))
+    return queue
+
+
+def expand(item: str) -> list[str]:
+    """One configured or opened item: a URL, a file, a playlist or a folder."""
+    if is_stream(item):
+        return [item]
+    local = to_local_path(item)
+    if local is None:
+        log.warning("media: unsupported URI scheme in %s", item)
+        return []
+    local = local.absolute()
+    if local.is_dir():
+        return list(_walk(local))
+    if not local.exists():
+        log.info("media: %s is not there, skipped", local)
+        return []
+    if extension(local.name) in PLAYLIST_EXTENSIONS:
+        return read_playlist(local)
+    return [str(local)]
+
+
+def _walk(folder: Path) -> Iterator[str]:
+    try:
+        children = sorted(os.scandir(folder), key=lambda e: natural_key(e.name))
+    except OSError as exc:
+        log.warning("media: cannot read %s: %s", folder, exc.strerror)
+        return
+    subfolders = []
+    for entry in children:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            subfolders.append(Path(entry.path))
+        elif extension(entry.name) in MEDIA_EXTENSIONS:
+            yield entry.path
+    for sub in subfolders:
+        yield from _walk(sub)
+
+
+def read_playlist(playlist: Path) -> list[str]:
+    """Entries of an .m3u/.m3u8/.pls file, relative paths resolved against its folder."""
+    try:
+        content = playlist.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        log.warning("media: cannot read playlist %s: %s", playlist, exc.strerror)
+        return []
+    lines = _pls_entries(content) if extension(playlist.name) == "pls" else _m3u_entries(content)
+    entries = []
+    for line in lines:
+        entry = _resolve(line, playlist.parent)
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def _m3u_entries(content: str) -> list[str]:
+    lines = (line.strip().lstrip("\ufeff") for line in content.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _pls_entries(content: str) -> list[str]:
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(content)
+    except configparser.Error as exc:
+        log.warning("media: malformed .pls playlist: %s", exc)
+        return []
+    section = next((s for s in parser.sections() if s.lower() == "playlist"), None)
+    if section is None:
+        return []
+    numbered = []
+    for key, value in parser.items(section):
+        match = re.fullmatch(r"file(\d+)", key)
+        if match:
+            numbered.append((int(match.group(1)), value.strip()))
+    return [value for _, value in sorted(numbered)]
+
+
+def _resolve(line: str, base: Path) -> str | None:
+    if is_stream(line):
+        return line
+    local = to_local_path(line)
+    if local is None:
+        log.warning("media: unsupported entry %s in a playlist, skipped", line)
+        return None
+    return str(local if local.is_absolute() else (base / local).resolve())

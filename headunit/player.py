@@ -1,0 +1,473 @@
+"""The local player: libmpv through python-mpv, driven by our own queue.
+
+Threading: python-mpv runs every observer and event callback on its own event thread.
+Those callbacks only copy plain values and hand them to the asyncio loop with
+`call_soon_threadsafe`; all decisions and all calls into mpv happen on the loop. The
+quick mpv calls (set a property, loadfile, seek) return at once and are made directly
+from the loop; the blocking one (terminate) runs in a worker thread.
+
+mpv holds one file at a time (`loadfile ... replace`); `end-file` events are matched
+against the playlist entry id that loadfile returned, so the end of the old file never
+skips the new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import mpv
+
+from headunit.config import PlayerConfig
+from headunit.media import SUPPORTED_URI_SCHEMES, expand, is_stream
+from headunit.model import Command, CommandError, CommandName, LoopMode
+from headunit.playqueue import Entry, Queue
+from headunit.resume import Plan, ResumeState
+from headunit.state import PlayerState, Status, Track
+from headunit.tags import TrackInfo, describe
+
+log = logging.getLogger(__name__)
+mpv_log = logging.getLogger("headunit.mpv")
+
+# mpv's "auto" would fail on a car with no sound server yet, or a server with no card:
+# try the usual outputs, then play silently rather than not at all.
+_AUTO_AO = "pulse,alsa,null"
+_EVENTS = frozenset(
+    {
+        mpv.MpvEventID.END_FILE,
+        mpv.MpvEventID.FILE_LOADED,
+        mpv.MpvEventID.PLAYBACK_RESTART,
+        mpv.MpvEventID.SEEK,
+    }
+)
+_MPV_LOG_LEVELS = {"fatal": logging.ERROR, "error": logging.DEBUG, "warn": logging.DEBUG}
+
+
+def mpv_options(config: PlayerConfig) -> dict[str, Any]:
+    cache = config.stream_cache_mib
+    return {
+        "ao": _AUTO_AO if config.audio_output == "auto" else config.audio_output,
+        "vo": "null",
+        "config": False,
+        "load_scripts": False,  # an installed mpv-mpris would register a second player
+        "input_default_bindings": False,
+        "input_vo_keyboard": False,
+        "terminal": False,
+        "idle": True,
+        "audio_display": False,
+        "ytdl": False,
+        "network_timeout": config.network_timeout,
+        "cache": "auto",
+        "demuxer_max_bytes": f"{cache}MiB",
+        "demuxer_max_back_bytes": f"{max(1, cache // 4)}MiB",
+        "volume_max": 100,
+    }
+
+
+class Player:
+    def __init__(self, config: PlayerConfig, plan: Plan) -> None:
+        self._config = config
+        self._queue: Queue = plan.queue
+        self._plan = plan
+        self._mpv: mpv.MPV | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._on_state: Callable[[PlayerState], None] = lambda _s: None
+        self._on_seeked: Callable[[PlayerState], None] = lambda _s: None
+        self._infos: dict[str, TrackInfo] = {}
+        self._mpv_entry: int | None = None  # mpv's playlist_entry_id of the file we loaded
+        self._loaded: Entry | None = None  # our queue entry in mpv, None when stopped
+        self._direction = 1  # of travel, to skip broken files the way the user went
+        self._failures = 0  # consecutive broken entries, to stop when all are broken
+        self._seeking = False
+        self._volume = min(plan.volume if plan.volume is not None else 100.0, 100.0)
+        self._state = PlayerState()
+
+    # -- Target protocol -------------------------------------------------------------
+
+    @property
+    def state(self) -> PlayerState:
+        return self._state
+
+    def bind(
+        self,
+        on_state: Callable[[PlayerState], None],
+        on_seeked: Callable[[PlayerState], None],
+    ) -> None:
+        self._on_state, self._on_seeked = on_state, on_seeked
+
+    def position(self) -> float:
+        if self._loaded is None or self._mpv is None:
+            return 0.0
+        try:
+            pos = self._mpv.time_pos
+        except (AttributeError, RuntimeError, mpv.ShutdownError):
+            pos = None
+        if pos is None:
+            return 0.0  # between loadfile and file-loaded
+        duration = self._state.track.duration if self._state.track else None
+        return max(0.0, min(float(pos), duration) if duration else float(pos))
+
+    async def execute(self, command: Command) -> None:
+        handler = self._handlers.get(command.name)
+        if handler is None:
+            raise CommandError(f"{command.name} is not supported by the player")
+        await handler(self, command)
+
+    # -- life cycle ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start mpv and apply the resume plan: volume cap, shuffle, loop, track, position."""
+        self._loop = asyncio.get_running_loop()
+        self._mpv = await asyncio.to_thread(self._create_mpv)
+        plan = self._plan
+        self._volume = min(self._volume, float(self._config.startup_volume_max))
+        self._mpv["volume"] = self._volume
+        self._set_loop(plan.loop)
+        self._mpv["pause"] = plan.paused
+        self._publish()
+        current = self._queue.current
+        if current is not None:
+            await self._load(self._queue.position or 0, start=plan.position)
+
+    def _create_mpv(self) -> mpv.MPV:
+        player = mpv.MPV(log_handler=self._mpv_log, loglevel="warn", **mpv_options(self._config))
+        player.register_event_callback(self._mpv_event)
+        for name in ("pause", "duration", "seekable", "volume", "metadata"):
+            player.observe_property(name, self._mpv_property)
+        return player
+
+    async def close(self) -> None:
+        if self._mpv is not None:
+            player, self._mpv = self._mpv, None
+            await asyncio.to_thread(player.terminate)
+
+    def reconfigure(self, config: PlayerConfig) -> None:
+        """A new [player] section on reload: the volume cap applies at once."""
+        self._config = config
+        if self._mpv is not None and self._volume > config.volume_max:
+            self._set_volume(float(config.volume_max))
+
+    def resume_snapshot(self) -> ResumeState:
+        state = self._state
+        return ResumeState(
+            uris=self._queue.uris,
+            order=self._queue.order,
+            position_in_order=self._queue.position,
+            position=self.position(),
+            volume=self._volume,
+            shuffle=self._queue.shuffled,
+            loop=state.loop,
+            paused=state.status is Status.PAUSED,
+        )
+
+    # -- mpv thread -> loop ------------------------------------------------------------
+
+    def _to_loop(self, fn: Callable[..., None], *args: Any) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        # RuntimeError: the loop is closed, the daemon is shutting down.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(fn, *args)
+
+    def _mpv_event(self, event: mpv.MpvEvent) -> None:
+        name = event.event_id.value
+        if name in _EVENTS:
+            self._to_loop(self._on_event, event.as_dict(decoder=mpv.lazy_decoder))
+
+    def _mpv_property(self, name: str, value: Any) -> None:
+        self._to_loop(self._on_property, name, value)
+
+    @staticmethod
+    def _mpv_log(level: str, prefix: str, text: str) -> None:
+        mpv_log.log(_MPV_LOG_LEVELS.get(level, logging.DEBUG), "%s: %s", prefix, text.strip())
+
+    # -- events, on the loop -----------------------------------------------------------
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "seek":
+            self._seeking = True
+        elif kind == "playback-restart":
+            if self._seeking:
+                self._seeking = False
+                self._state = self._state.with_position(self.position())
+                self._on_seeked(self._state)
+        elif kind == "file-loaded":
+            self._update_track(media_type=self._loaded_media_type())
+        elif kind == "end-file" and event.get("playlist_entry_id") == self._mpv_entry:
+            self._on_end(str(event.get("reason")), event.get("file_error"))
+
+    def _on_end(self, reason: str, error: object) -> None:
+        entry = self._loaded
+        if reason == "eof":
+            self._failures = 0
+            self._spawn(self._advance(1, user=False))
+        elif reason == "error" and entry is not None:
+            self._failures += 1
+            log.warning("skipped %s: %s", entry.uri, error or "cannot be played")
+            self._infos.pop(entry.uri, None)
+            if self._failures >= len(self._queue):
+                log.error("nothing in the queue can be played; stopped")
+                self._stopped()
+            else:
+                self._spawn(self._advance(self._direction, user=False))
+
+    def _on_property(self, name: str, value: Any) -> None:
+        if name == "volume" and value is not None:
+            self._volume = float(value)
+        elif name == "metadata" and value and self._loaded and is_stream(self._loaded.uri):
+            self._stream_title(value)
+            return
+        elif name == "duration" and value and self._state.track and not self._state.track.duration:
+            # Tags gave no length (a stream, a raw file): mpv's is news. Where tags gave
+            # one, mpv's slightly different figure would re-announce the same track.
+            self._update_track(duration=float(value))
+            return
+        self._publish()
+
+    def _stream_title(self, metadata: dict[str, Any]) -> None:
+        lowered = {str(k).lower(): v for k, v in metadata.items()}
+        title = lowered.get("icy-title") or lowered.get("title")
+        if title and self._state.track and title != self._state.track.title:
+            self._update_track(title=str(title))
+
+    def _update_track(self, **changes: Any) -> None:
+        track = self._state.track
+        if track is None or all(getattr(track, k) == v for k, v in changes.items()):
+            return
+        self._publish(track=replace(track, **changes))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        task.add_done_callback(_log_failure)
+
+    # -- state -------------------------------------------------------------------------
+
+    def _status(self) -> Status:
+        if self._loaded is None or self._mpv is None:
+            return Status.STOPPED
+        return Status.PAUSED if self._mpv.pause else Status.PLAYING
+
+    def _loaded_media_type(self) -> str:
+        """video only for a real video track: cover art in an audio file is not one."""
+        tracks = self._mpv.track_list if self._mpv else None
+        for t in tracks or ():
+            if t.get("type") == "video" and not t.get("albumart") and not t.get("image"):
+                return "video"
+        return "music"
+
+    def _publish(self, track: Track | bool | None = False, position: float | None = None) -> None:
+        """Build a fresh snapshot and hand it to the controller."""
+        if track is False:
+            track = self._state.track if self._loaded is not None else None
+        queue = self._queue
+        loop = self._state.loop
+        has_entry = queue.current is not None
+        seekable = bool(self._mpv and self._loaded and self._mpv.seekable)
+        self._state = PlayerState(
+            status=self._status(),
+            track=track,  # type: ignore[arg-type]
+            position=self.position() if position is None else position,
+            clock=time.monotonic(),
+            volume=self._volume,
+            shuffle=queue.shuffled,
+            loop=loop,
+            can_next=queue.neighbour(1, loop) is not None,
+            can_previous=queue.neighbour(-1, loop) is not None,
+            can_seek=seekable or bool(track and track.duration and not is_stream(track.uri)),
+            can_play=has_entry,
+            can_pause=has_entry,
+            queue_length=len(queue),
+        )
+        self._on_state(self._state)
+
+    def _track_for(self, entry: Entry, info: TrackInfo) -> Track:
+        return Track(
+            entry_id=entry.id,
+            uri=entry.uri,
+            title=info.title,
+            artist=info.artist,
+            album=info.album,
+            album_artist=info.album_artist,
+            genre=info.genre,
+            track_number=info.track_number,
+            disc_number=info.disc_number,
+            duration=info.duration,
+            media_type=info.media_type,
+        )
+
+    async def _info(self, uri: str) -> TrackInfo:
+        info = self._infos.get(uri)
+        if info is None:
+            info = await asyncio.to_thread(describe, uri)
+            self._infos[uri] = info
+        return info
+
+    async def _prefetch_neighbours(self) -> None:
+        """Read the tags of the tracks a skip would go to, so the skip announces at once."""
+        for direction in (1, -1):
+            pos = self._queue.neighbour(direction, self._state.loop)
+            if pos is not None:
+                await self._info(self._queue.entry_at(pos).uri)
+
+    # -- loading -----------------------------------------------------------------------
+
+    async def _load(self, pos: int, start: float = 0.0) -> None:
+        assert self._mpv is not None
+        entry = self._queue.go(pos)
+        info = await self._info(entry.uri)
+        if self._queue.current is not entry:
+            return  # another skip came in while the tags were read
+        self._loaded = entry
+        args = ["loadfile", entry.uri, "replace"]
+        if start > 0:
+            args.append(f"start={start:.3f}")
+        try:
+            result = self._mpv.command(*args)
+        except (SystemError, RuntimeError) as exc:
+            log.warning("skipped %s: %s", entry.uri, exc)
+            result = None
+        self._mpv_entry = (result or {}).get("playlist_entry_id")
+        self._publish(track=self._track_for(entry, info), position=start)
+        self._spawn(self._prefetch_neighbours())
+
+    async def _advance(self, direction: int, user: bool) -> None:
+        """Go one entry in `direction`; at the end of the queue, stop (unless looping)."""
+        self._direction = direction
+        if user:
+            self._failures = 0
+        pos = self._queue.neighbour(direction, self._state.loop)
+        if pos is None:
+            if not user:
+                self._stopped()
+        elif self._loaded is None:
+            # MPRIS: a skip while stopped stays stopped; Play starts the new entry.
+            self._queue.go(pos)
+            self._publish()
+        else:
+            await self._load(pos)
+
+    def _stopped(self) -> None:
+        self._loaded = None
+        self._mpv_entry = None
+        if self._mpv is not None:
+            self._mpv.command("stop")
+        self._publish(track=None)
+
+    # -- commands ----------------------------------------------------------------------
+
+    async def _play(self, _command: Command) -> None:
+        assert self._mpv is not None
+        if self._queue.current is None:
+            raise CommandError("the queue is empty")
+        self._mpv["pause"] = False
+        if self._loaded is None:
+            await self._load(self._queue.position or 0)
+
+    async def _pause(self, _command: Command) -> None:
+        if self._loaded is not None and self._mpv is not None:
+            self._mpv["pause"] = True
+
+    async def _toggle(self, command: Command) -> None:
+        if self._status() is Status.PLAYING:
+            await self._pause(command)
+        else:
+            await self._play(command)
+
+    async def _stop(self, _command: Command) -> None:
+        if self._loaded is not None:
+            self._stopped()
+
+    async def _next(self, _command: Command) -> None:
+        await self._advance(1, user=True)
+
+    async def _previous(self, _command: Command) -> None:
+        if self._loaded is not None and self.position() > self._config.previous_restarts_after:
+            self._seek_to(0.0)
+        else:
+            await self._advance(-1, user=True)
+
+    async def _seek(self, command: Command) -> None:
+        await self._seek_or_skip(float(command.value))  # type: ignore[arg-type]
+
+    async def _seek_by(self, command: Command) -> None:
+        await self._seek_or_skip(self.position() + float(command.value))  # type: ignore[arg-type]
+
+    async def _seek_or_skip(self, target: float) -> None:
+        if self._loaded is None or not self._state.can_seek:
+            raise CommandError("nothing seekable is playing")
+        duration = self._state.track.duration if self._state.track else None
+        if duration is not None and target >= duration:
+            await self._advance(1, user=False)
+            return
+        self._seek_to(max(0.0, target))
+
+    def _seek_to(self, seconds: float) -> None:
+        assert self._mpv is not None
+        self._seeking = True
+        self._mpv.command("seek", f"{seconds:.3f}", "absolute+exact")
+
+    async def _set_volume_cmd(self, command: Command) -> None:
+        self._set_volume(float(command.value))  # type: ignore[arg-type]
+
+    def _set_volume(self, percent: float) -> None:
+        assert self._mpv is not None
+        self._volume = min(max(percent, 0.0), float(self._config.volume_max))
+        self._mpv["volume"] = self._volume
+        self._publish()
+
+    async def _shuffle(self, command: Command) -> None:
+        self._queue.set_shuffle(bool(command.value))
+        self._publish()
+        self._spawn(self._prefetch_neighbours())
+
+    async def _loop_cmd(self, command: Command) -> None:
+        self._set_loop(LoopMode(command.value))
+        self._publish()
+        self._spawn(self._prefetch_neighbours())
+
+    def _set_loop(self, mode: LoopMode) -> None:
+        assert self._mpv is not None
+        # mpv loops a track itself (gapless, and its seek back is reported as Seeked).
+        self._mpv["loop-file"] = "inf" if mode is LoopMode.TRACK else "no"
+        self._state = replace(self._state, loop=mode)
+
+    async def _open(self, command: Command) -> None:
+        uri = str(command.value)
+        scheme = uri.split(":", 1)[0].lower() if ":" in uri else "file"
+        if scheme not in SUPPORTED_URI_SCHEMES:
+            raise CommandError(f"unsupported URI scheme {scheme!r}")
+        uris = await asyncio.to_thread(expand, uri)
+        if not uris:
+            raise CommandError(f"nothing playable at {uri}")
+        pos = self._queue.insert_next(uris)
+        assert pos is not None
+        assert self._mpv is not None
+        self._mpv["pause"] = False
+        await self._load(pos)
+
+    _handlers: dict[CommandName, Callable[[Player, Command], Any]] = {
+        CommandName.PLAY: _play,
+        CommandName.PAUSE: _pause,
+        CommandName.TOGGLE: _toggle,
+        CommandName.STOP: _stop,
+        CommandName.NEXT: _next,
+        CommandName.PREVIOUS: _previous,
+        CommandName.SEEK: _seek,
+        CommandName.SEEK_BY: _seek_by,
+        CommandName.VOLUME: _set_volume_cmd,
+        CommandName.SHUFFLE: _shuffle,
+        CommandName.LOOP: _loop_cmd,
+        CommandName.OPEN: _open,
+    }
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("player task failed", exc_info=task.exception())

@@ -1,0 +1,84 @@
+"""What is saved to resume after a power cut, and how it meets the media found at start.
+
+The store writes and reads `ResumeState`; the player produces it; `plan` decides, at
+start, what the queue, the current entry and the position are, from what was saved
+and what `media.paths` holds now (a USB stick may have changed while the car was off).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from headunit.media import is_stream
+from headunit.model import LoopMode
+from headunit.playqueue import Queue
+
+log = logging.getLogger(__name__)
+
+VERSION = 1
+
+
+class StaleState(ValueError):
+    """The saved state belongs to a media set that is no longer there."""
+
+
+@dataclass(frozen=True)
+class ResumeState:
+    uris: list[str]
+    order: list[int]
+    position_in_order: int | None
+    position: float = 0.0  # seconds into the current entry
+    volume: float = 100.0
+    shuffle: bool = False
+    loop: LoopMode = LoopMode.NONE
+    paused: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def current_uri(self) -> str | None:
+        if self.position_in_order is None:
+            return None
+        return self.uris[self.order[self.position_in_order]]
+
+
+@dataclass(frozen=True)
+class Plan:
+    queue: Queue
+    position: float
+    volume: float | None  # None: keep the player's default
+    shuffle: bool
+    loop: LoopMode
+    paused: bool
+
+
+def _available(uri: str) -> bool:
+    return is_stream(uri) or Path(uri).exists()
+
+
+def plan(saved: ResumeState | None, scanned: list[str], mode: str) -> Plan:
+    """`mode` is player.resume: play, pause, or off. Raises StaleState when the saved
+    current entry is gone (the caller sets the file aside and calls again with None)."""
+    if saved is None or mode == "off" or saved.current_uri is None:
+        volume = saved.volume if saved is not None else None
+        return Plan(Queue(scanned), 0.0, volume, False, LoopMode.NONE, paused=False)
+    current = saved.current_uri
+    if not _available(current):
+        raise StaleState(f"the track it was playing, {current}, is gone")
+    kept = [i for i, uri in enumerate(saved.uris) if _available(uri)]
+    known = {saved.uris[i] for i in kept}
+    added = [uri for uri in scanned if uri not in known]
+    queue = Queue([saved.uris[i] for i in kept] + added)
+    renumber = {old: new for new, old in enumerate(kept)}
+    order = [renumber[i] for i in saved.order if i in renumber]
+    order += range(len(kept), len(kept) + len(added))
+    queue.restore(order, order.index(renumber[saved.order[saved.position_in_order]]), saved.shuffle)
+    return Plan(
+        queue,
+        max(0.0, saved.position),
+        saved.volume,
+        saved.shuffle,
+        saved.loop,
+        paused=mode == "pause",
+    )

@@ -1,0 +1,91 @@
+"""What a queue entry is: title, artists, album... read from its tags with mutagen.
+
+Read before the file is loaded into mpv, so a skip can announce the new track at once
+(MPRIS clients and the backend see it without waiting for mpv to open the file).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+import mutagen
+
+from headunit.media import VIDEO_EXTENSIONS, extension, is_stream
+from headunit.model import MediaType
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackInfo:
+    title: str
+    artist: tuple[str, ...] = ()
+    album: str | None = None
+    album_artist: tuple[str, ...] = ()
+    genre: tuple[str, ...] = ()
+    track_number: int | None = None
+    disc_number: int | None = None
+    duration: float | None = None
+    media_type: MediaType = "music"
+
+
+def title_from_name(uri: str) -> str:
+    """A readable title when there are no tags: the file name without its extension."""
+    if is_stream(uri):
+        parts = urlsplit(uri)
+        name = unquote(PurePosixPath(parts.path).name)
+        return name or parts.netloc or uri
+    stem = Path(uri).stem
+    return stem or uri
+
+
+def _number(values: list[str] | None) -> int | None:
+    """'3', '3/12' or ' 03 ' -> 3; anything else -> None."""
+    if not values:
+        return None
+    head = str(values[0]).split("/", 1)[0].strip()
+    return int(head) if head.isdigit() and int(head) < 2**31 else None
+
+
+def _texts(tags: object, key: str) -> tuple[str, ...]:
+    try:
+        values = tags[key]  # type: ignore[index]
+    except (KeyError, ValueError, TypeError):
+        return ()
+    return tuple(str(v) for v in values if str(v).strip())
+
+
+def _first(tags: object, key: str) -> str | None:
+    values = _texts(tags, key)
+    return values[0] if values else None
+
+
+def describe(uri: str) -> TrackInfo:
+    """Blocking (file I/O): call from a worker thread. Never raises on bad media."""
+    media_type: MediaType = "video" if extension(uri) in VIDEO_EXTENSIONS else "music"
+    fallback = TrackInfo(title=title_from_name(uri), media_type=media_type)
+    if is_stream(uri):
+        return fallback
+    try:
+        audio = mutagen.File(uri, easy=True)
+    except Exception as exc:  # mutagen raises many kinds on broken files
+        log.debug("no tags in %s: %s", uri, exc)
+        return fallback
+    if audio is None:
+        return fallback
+    length = getattr(audio.info, "length", None)
+    tags = audio.tags if audio.tags is not None else {}
+    return TrackInfo(
+        title=_first(tags, "title") or fallback.title,
+        artist=_texts(tags, "artist"),
+        album=_first(tags, "album"),
+        album_artist=_texts(tags, "albumartist"),
+        genre=_texts(tags, "genre"),
+        track_number=_number(_texts(tags, "tracknumber")),  # type: ignore[arg-type]
+        disc_number=_number(_texts(tags, "discnumber")),  # type: ignore[arg-type]
+        duration=float(length) if length and length > 0 else None,
+        media_type=media_type,
+    )
