@@ -1,0 +1,254 @@
+"""KeyDevice and the keys component, with pipes standing in for /dev/input devices.
+
+What these cannot show without hardware: that a real adapter's events arrive through
+python-evdev as (EV_KEY, code, value), which EvdevSource reads; see docs/car.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import struct
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from headunit import keys
+from headunit.component import Context
+from headunit.config import Config, KeysConfig
+from headunit.controller import Controller
+from headunit.model import Command, CommandName
+from headunit.state import PlayerState
+
+NEXTSONG, PLAYPAUSE = 163, 164
+CODES = {  # linux/input-event-codes.h, for the default [keys] map
+    "KEY_PLAYPAUSE": PLAYPAUSE,
+    "KEY_PLAYCD": 200,
+    "KEY_PAUSECD": 201,
+    "KEY_STOPCD": 166,
+    "KEY_NEXTSONG": NEXTSONG,
+    "KEY_PREVIOUSSONG": 165,
+    "KEY_VOLUMEUP": 115,
+    "KEY_VOLUMEDOWN": 114,
+}
+EVENT = struct.Struct("ii")  # (code, value)
+
+
+class PipeSource:
+    """A device whose events the test writes; closing the write end unplugs it."""
+
+    name = "test pipe"
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+
+    def fileno(self) -> int:
+        return self._read
+
+    def read_keys(self) -> list[tuple[int, int]]:
+        data = os.read(self._read, 4096)  # BlockingIOError when empty
+        if not data:
+            raise OSError(errno.ENODEV, "No such device")
+        return [EVENT.unpack_from(data, at) for at in range(0, len(data), EVENT.size)]
+
+    def send(self, code: int, value: int) -> None:
+        os.write(self._write, EVENT.pack(code, value))
+
+    def unplug(self) -> None:
+        os.close(self._write)
+
+    def close(self) -> None:
+        os.close(self._read)
+
+
+class Plugs:
+    """The opener: a device opens while its path exists, like /dev/input/by-id links."""
+
+    def __init__(self) -> None:
+        self.opened: list[PipeSource] = []
+
+    def __call__(self, path: str) -> PipeSource:
+        if not os.path.exists(path):
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
+        source = PipeSource()
+        self.opened.append(source)
+        return source
+
+    async def wait_open(self, count: int) -> PipeSource:
+        for _ in range(500):
+            if len(self.opened) >= count:
+                return self.opened[count - 1]
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"device not opened {count} times")
+
+
+async def wait_for(received: list[Command], count: int) -> list[Command]:
+    for _ in range(500):
+        if len(received) >= count:
+            return received
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"expected {count} commands, got {received}")
+
+
+def plug(path: Path, present: bool) -> None:
+    """The udev symlink appears or disappears."""
+    if present:
+        path.touch()
+    else:
+        path.unlink()
+
+
+@pytest.fixture
+def device_path(tmp_path: Path) -> Path:
+    path = tmp_path / "usb-Steering_Wheel-event-kbd"
+    path.touch()
+    return path
+
+
+async def run_device(
+    path: Path, plugs: Plugs, received: list[Command], long_press: float = 5.0
+) -> AsyncIterator[asyncio.Task[None]]:
+    keymap = {NEXTSONG: keys.Action.NEXT, PLAYPAUSE: keys.Action.TOGGLE}
+    decoder = keys.KeyDecoder(keymap, long_press, 10.0, volume=lambda: 50.0, repeat=long_press)
+    device = keys.KeyDevice(str(path), decoder, received.append, plugs, poll=0.02)
+    task = asyncio.create_task(device.run())
+    yield task
+    task.cancel()
+
+
+@pytest.fixture
+async def started(device_path: Path) -> AsyncIterator[tuple[Plugs, list[Command]]]:
+    plugs, received = Plugs(), []
+    async for _ in run_device(device_path, plugs, received):
+        yield plugs, received
+
+
+async def test_presses_become_commands(started: tuple[Plugs, list[Command]]) -> None:
+    plugs, received = started
+    pipe = await plugs.wait_open(1)
+    pipe.send(PLAYPAUSE, 1)
+    pipe.send(PLAYPAUSE, 0)
+    pipe.send(NEXTSONG, 1)
+    pipe.send(NEXTSONG, 0)
+    assert await wait_for(received, 2) == [Command(CommandName.TOGGLE), Command(CommandName.NEXT)]
+
+
+async def test_unplugged_device_is_read_again_when_it_returns(
+    device_path: Path, started: tuple[Plugs, list[Command]]
+) -> None:
+    plugs, received = started
+    first = await plugs.wait_open(1)
+    plug(device_path, False)
+    first.unplug()
+    await asyncio.sleep(0.1)
+    assert len(plugs.opened) == 1  # nothing to open while it is away
+    plug(device_path, True)
+    second = await plugs.wait_open(2)
+    second.send(PLAYPAUSE, 1)
+    assert await wait_for(received, 1) == [Command(CommandName.TOGGLE)]
+
+
+async def test_device_absent_at_start_is_picked_up_later(tmp_path: Path) -> None:
+    path, plugs, received = tmp_path / "later", Plugs(), []
+    async for _ in run_device(path, plugs, received):
+        await asyncio.sleep(0.1)
+        assert plugs.opened == []
+        plug(path, True)
+        (await plugs.wait_open(1)).send(PLAYPAUSE, 1)
+        assert await wait_for(received, 1) == [Command(CommandName.TOGGLE)]
+
+
+async def test_held_key_seeks_without_further_events(device_path: Path) -> None:
+    """Adapters without autorepeat send one down and one up: the seeks come from a timer."""
+    plugs, received = Plugs(), []
+    async for _ in run_device(device_path, plugs, received, long_press=0.05):
+        pipe = await plugs.wait_open(1)
+        pipe.send(NEXTSONG, 1)
+        await wait_for(received, 2)
+        pipe.send(NEXTSONG, 0)
+        await asyncio.sleep(0.15)
+        assert set(received) == {Command(CommandName.SEEK_BY, 10.0)}  # no skip after a seek
+
+
+async def test_unplugged_mid_hold_stops_seeking(device_path: Path) -> None:
+    plugs, received = Plugs(), []
+    async for _ in run_device(device_path, plugs, received, long_press=0.05):
+        pipe = await plugs.wait_open(1)
+        pipe.send(NEXTSONG, 1)
+        await wait_for(received, 1)
+        plug(device_path, False)
+        pipe.unplug()
+        await asyncio.sleep(0.1)
+        count = len(received)
+        await asyncio.sleep(0.2)
+        assert len(received) == count
+
+
+class Recorder:
+    """A target that records what it is asked to do."""
+
+    def __init__(self) -> None:
+        self.state = PlayerState()
+        self.done: list[Command] = []
+
+    def position(self) -> float:
+        return 0.0
+
+    async def execute(self, command: Command) -> None:
+        self.done.append(command)
+
+    def bind(self, on_state: Callable[..., None], on_seeked: Callable[..., None]) -> None:
+        pass
+
+
+def context(devices: list[str]) -> tuple[Context, Recorder]:
+    recorder = Recorder()
+    config = Config(keys=KeysConfig(devices=tuple(devices)))
+    return Context(Controller(recorder), config, request_shutdown=lambda: None), recorder
+
+
+async def test_component_sends_commands_to_the_controller(device_path: Path) -> None:
+    ctx, recorder = context([str(device_path)])
+    plugs = Plugs()
+    component = keys.Keys(ctx.controller, ctx.config.keys, plugs, CODES)
+    await component.start()
+    (await plugs.wait_open(1)).send(PLAYPAUSE, 1)
+    assert await wait_for(recorder.done, 1) == [Command(CommandName.TOGGLE)]
+    await component.stop()
+
+
+async def test_reload_takes_a_new_key_map(device_path: Path) -> None:
+    ctx, recorder = context([str(device_path)])
+    plugs = Plugs()
+    component = keys.Keys(ctx.controller, ctx.config.keys, plugs, CODES)
+    await component.start()
+    await plugs.wait_open(1)
+    new = KeysConfig(devices=(str(device_path),), map={"KEY_PLAYPAUSE": "stop"})
+    await component.reload(Config(keys=new))
+    (await plugs.wait_open(2)).send(PLAYPAUSE, 1)
+    assert await wait_for(recorder.done, 1) == [Command(CommandName.STOP)]
+    await component.stop()
+
+
+def test_no_devices_no_component() -> None:
+    assert keys.create(context([])[0]) is None
+
+
+def test_without_evdev_one_line_and_no_component(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, "evdev", None)  # import evdev raises ImportError
+    with caplog.at_level(logging.INFO):
+        assert keys.create(context(["/dev/input/event0"])[0]) is None
+    assert len(caplog.records) == 1
+    assert "python-evdev is not installed" in caplog.text
+
+
+def test_with_evdev_a_component() -> None:
+    pytest.importorskip("evdev")
+    assert isinstance(keys.create(context(["/dev/input/event0"])[0]), keys.Keys)
