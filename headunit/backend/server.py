@@ -47,6 +47,7 @@ class Backend:
         self._users: dict[str, int] = {}  # sid -> userId, for this process's sockets
         self._cache: dict[int, dict[str, Any]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.refused = 0  # sockets refused since start (a tight-looping client shows here)
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             client_manager=client_manager,
@@ -64,12 +65,18 @@ class Backend:
     def cached(self, user_id: int) -> dict[str, Any] | None:
         return self._cache.get(user_id)
 
+    async def disconnect_user(self, user_id: int) -> None:
+        """Hang up every socket of `user_id` on this process (revocation, maintenance)."""
+        for sid in [sid for sid, user in self._users.items() if user == user_id]:
+            await self.sio.disconnect(sid)
+
     # -- Socket.IO ----------------------------------------------------------------------
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             user_id = self._verifier.user_id(token)
         except AuthError as exc:
+            self.refused += 1
             log.info("refused a socket: %s", exc)
             if self._refusal == "connect_error":
                 raise socketio.exceptions.ConnectionRefusedError(str(exc)) from None

@@ -151,12 +151,15 @@ class Supervisor:
                 log.info("the token file changed; connecting again")
                 return
 
-    def _report(self, outcome: Outcome, message: str, level: int = logging.WARNING) -> None:
+    def _report(self, outcome: Outcome, message: str) -> None:
         """Log each distinct problem once per outage, not once per attempt."""
         self.problem = message
+        self._warn_once(f"backend {outcome.value}: {message}")
+
+    def _warn_once(self, message: str) -> None:
         if message not in self._reported:
             self._reported.add(message)
-            log.log(level, "backend %s: %s", outcome.value, message)
+            log.warning("%s", message)
 
     # -- one session --------------------------------------------------------------------
     async def _attempt(self) -> tuple[Outcome, float]:
@@ -214,7 +217,7 @@ class _Session:
     def _on_error(self, data: object = None) -> None:
         message = _message(data)
         self._last_error = (time.monotonic(), message)
-        log.warning("backend error: %s", message)
+        self._sup._warn_once(f"backend error: {message}")
 
     def _on_pong(self, data: object = None) -> None:
         self._pong.set()
@@ -247,7 +250,6 @@ class _Session:
         sup._client = self._client
         sup.connected_since = time.time()
         sup.sessions += 1
-        sup._reported.clear()
         log.info("connected to %s as user %s", self._config.url, self._token.user_id)
         for callback in tuple(sup._connect_callbacks):
             callback()
@@ -267,6 +269,7 @@ class _Session:
             return Outcome.REFUSED, lasted
         log.info("disconnected from the backend (%s)", self._end_reason)
         sup.problem = f"disconnected ({self._end_reason})"
+        sup._reported.clear()  # it was a real session: the next outage is news again
         return Outcome.ENDED, lasted
 
     def _refused_after_connect(self) -> bool:

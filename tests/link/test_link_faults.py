@@ -1,0 +1,208 @@
+"""The network never stops the music: outages, refusals, expiry, silent backends."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SECRET, link_config, make_token, wait_until, write_token
+
+from headunit.backend.auth import Verifier
+from headunit.backend.server import Backend, serve
+from headunit.model import Command, CommandName
+from headunit.state import Status
+
+BACKEND_MAIN = (
+    "import argparse, sys; from headunit.backend import run_backend; "
+    "sys.exit(run_backend(argparse.Namespace(config=sys.argv[1], host=None, port=None)))"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class BackendProcess:
+    """`headunit backend` in a process of its own, so it can really be killed."""
+
+    def __init__(self, tmp_path: Path, port: int) -> None:
+        secret = tmp_path / "secret"
+        secret.write_text(SECRET)
+        self.config = tmp_path / "backend.toml"
+        self.config.write_text(
+            f'[server]\nport = {port}\njwt_secret_file = "{secret}"\n[log]\nlevel = "warning"\n'
+        )
+        self.log = tmp_path / "backend.log"
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        starts = self.log.read_text().count("listening on") if self.log.exists() else 0
+        self._spawn()
+        await wait_until(lambda: self.log.read_text().count("listening on") > starts)
+
+    def _spawn(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", BACKEND_MAIN, str(self.config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+@pytest.fixture
+async def backend_process(tmp_path):
+    process = BackendProcess(tmp_path, free_port())
+    yield process
+    if process.proc is not None and process.proc.poll() is None:
+        process.kill()
+
+
+async def test_backend_killed_and_restarted_mid_playback(
+    backend_process, token_file, make_car, make_phone
+):
+    await backend_process.start()
+    car = await make_car(link_config(backend_process.url, token_file))
+    await car.controller.execute(Command(CommandName.PLAY), "test")
+    await wait_until(lambda: car.supervisor.connected)
+    backend_process.kill()
+    await wait_until(lambda: not car.supervisor.connected)
+    # Offline: the car keeps playing and obeys its own controls.
+    await car.controller.execute(Command(CommandName.NEXT), "test")
+    assert car.controller.state.status is Status.PLAYING
+    await backend_process.start()
+    await wait_until(lambda: car.supervisor.sessions == 2)
+    # The fresh backend knows nothing; the car re-sends its latest state at once.
+    phone = await make_phone(backend_process.url)
+    await wait_until(lambda: bool(phone.states))
+    assert phone.states[0]["mediaId"] == 101
+    assert phone.states[0]["isPlaying"] is True
+
+
+async def test_server_side_disconnect_reconnects(backend, token_file, make_car):
+    car = await make_car(link_config(backend.url, token_file))
+    await wait_until(lambda: car.supervisor.connected)
+    await backend.backend.disconnect_user(7)
+    await wait_until(lambda: car.supervisor.sessions == 2 and car.supervisor.connected)
+
+
+@pytest.mark.parametrize("style", ["connect_error", "error_event"])
+async def test_bad_token_is_refused_without_a_tight_loop(style, tmp_path, make_car, caplog):
+    running = await serve(Backend(Verifier(SECRET, "HS256"), refusal=style))
+    try:
+        token_file = write_token(
+            tmp_path / "token", make_token(7, secret="not-the-secret-but-long-enough-for-hs256")
+        )
+        car = await make_car(link_config(running.url, token_file, auth_backoff_seconds=1.0))
+        await wait_until(lambda: running.backend.refused >= 1)
+        await asyncio.sleep(2.5)
+        # 1 s auth backoff with jitter: a handful of attempts, not hundreds.
+        assert 2 <= running.backend.refused <= 6
+        assert "Authentication error: invalid token" in car.supervisor.problem
+        refusals = [
+            r
+            for r in caplog.records
+            if "refused" in r.getMessage() and r.name.startswith("headunit.link")
+        ]
+        assert len(refusals) == 1
+    finally:
+        await running.stop()
+
+
+async def test_expired_token_reported_once_then_replaced_in_the_file(
+    backend, tmp_path, make_car, caplog
+):
+    token_file = write_token(tmp_path / "token", make_token(7, exp=time.time() - 60))
+    car = await make_car(link_config(backend.url, token_file, auth_backoff_seconds=3600))
+    await wait_until(lambda: car.supervisor.problem is not None)
+    await asyncio.sleep(1.5)
+    expired = [r for r in caplog.records if "expired" in r.getMessage()]
+    assert len(expired) == 1
+    assert str(token_file) in expired[0].getMessage()
+    assert backend.backend.refused == 0  # it never bothered the backend with it
+    write_token(token_file, make_token(7, exp=time.time() + 3600))
+    await wait_until(lambda: car.supervisor.connected)
+
+
+async def test_backend_that_accepts_but_never_answers(tmp_path, token_file, make_car):
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        car = await make_car(
+            link_config(f"http://127.0.0.1:{port}", token_file, timeout_seconds=0.3)
+        )
+        await wait_until(lambda: len(accepted) >= 2)  # it timed out and tried again
+        await car.controller.execute(Command(CommandName.PLAY), "test")
+        assert car.controller.state.status is Status.PLAYING
+        assert not car.supervisor.connected
+        assert "cannot connect" in car.supervisor.problem
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+
+
+class SilentBackend(Backend):
+    async def _on_ping(self, sid, data=None):  # accepts, relays, but never pongs
+        return None
+
+
+async def test_missing_pong_ends_the_connection(token_file, make_car, caplog):
+    running = await serve(SilentBackend(Verifier(SECRET, "HS256")))
+    try:
+        car = await make_car(
+            link_config(running.url, token_file, ping_seconds=1.0, timeout_seconds=0.5)
+        )
+        await wait_until(lambda: car.supervisor.sessions >= 2)
+        assert any("no pong" in r.getMessage() for r in caplog.records)
+    finally:
+        await running.stop()
+
+
+async def test_round_trip_is_measured(backend, token_file, make_car):
+    car = await make_car(link_config(backend.url, token_file, ping_seconds=1.0))
+    await wait_until(lambda: car.supervisor.rtt is not None)
+    status = car.link.status()
+    assert status["connected"] is True
+    assert status["user_id"] == 7
+    assert status["round_trip_ms"] >= 0
+
+
+async def test_tokens_never_reach_the_logs(backend, tmp_path, make_car, make_phone, caplog):
+    caplog.set_level(logging.DEBUG)
+    good = make_token(7)
+    token_file = write_token(tmp_path / "token", good)
+    token_file.chmod(0o644)  # also triggers the readable-by-others warning
+    car = await make_car(link_config(backend.url, token_file))
+    await wait_until(lambda: car.supervisor.connected)
+    bad = make_token(7, secret="the-wrong-secret-long-enough-for-hs256")
+    write_token(token_file, bad)
+    await backend.backend.disconnect_user(7)
+    await wait_until(lambda: backend.backend.refused >= 1)
+    text = caplog.text
+    assert "readable by others" in text
+    assert "Authentication error" in text
+    for token in (good, bad):
+        for part in token.split("."):
+            assert part not in text
