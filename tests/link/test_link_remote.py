@@ -1,0 +1,176 @@
+"""The remote role: the car mirrors the phone and its controls go out as carplay_command;
+and handoff in the player role."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from conftest import link_config, wait_until
+
+from headunit.link import build_remote
+from headunit.model import Command, CommandError, CommandName, LoopMode
+from headunit.state import Status
+
+
+def phone_state(**fields):
+    state = {
+        "userId": 7,
+        "isPlaying": True,
+        "currentTime": 10.0,
+        "duration": 200.0,
+        "mediaId": 5,
+        "mediaTitle": "Phone Song",
+        "mediaArtist": "Singer",
+        "mediaAlbum": "Record",
+        "mediaType": "music",
+        "deviceName": "phone",
+    }
+    state.update(fields)
+    return state
+
+
+class Seen:
+    """A StateSink recording what the MPRIS side would publish."""
+
+    def __init__(self):
+        self.changes, self.seeks = [], []
+
+    def state_changed(self, state, changed):
+        self.changes.append((state, changed))
+
+    def seeked(self, state):
+        self.seeks.append(state)
+
+
+@pytest.fixture
+async def remote_car(backend, token_file, make_car):
+    config = link_config(backend.url, token_file, role="remote")
+    car = await make_car(config, mirror=build_remote(config))
+    await wait_until(lambda: car.supervisor.connected)
+    car.seen = Seen()
+    car.controller.subscribe(car.seen)
+    return car
+
+
+async def test_car_mirrors_the_phone_with_a_moving_position(remote_car, make_phone, backend):
+    car = remote_car
+    assert car.controller.state.status is Status.STOPPED
+    assert not car.controller.state.can_play  # nothing to control yet
+    phone = await make_phone(backend.url)
+    await phone.sio.emit("playback_state_update", phone_state())
+    await wait_until(lambda: car.controller.state.track is not None)
+    state = car.controller.state
+    assert state.status is Status.PLAYING
+    assert (state.track.title, state.track.artist, state.track.album) == (
+        "Phone Song",
+        ("Singer",),
+        "Record",
+    )
+    assert state.track.duration == 200.0
+    assert all(
+        (state.can_play, state.can_pause, state.can_next, state.can_previous, state.can_seek)
+    )
+    first = car.controller.position()
+    await asyncio.sleep(0.3)
+    assert car.controller.position() > first >= 10.0
+    await phone.sio.emit("playback_state_update", phone_state(isPlaying=False, currentTime=11))
+    await wait_until(lambda: car.controller.state.status is Status.PAUSED)
+    assert not car.seen.seeks  # 10 s + a moment -> 11 s is drift, not a seek
+    await phone.sio.emit("playback_state_update", phone_state(isPlaying=False, currentTime=95))
+    await wait_until(lambda: bool(car.seen.seeks))
+    assert car.seen.seeks[-1].position == 95.0
+    entry = car.controller.state.track.entry_id
+    await phone.sio.emit("playback_state_update", phone_state(mediaId=6, mediaTitle="Other"))
+    await wait_until(lambda: car.controller.state.track.title == "Other")
+    assert car.controller.state.track.entry_id != entry  # a new trackid per mediaId
+    assert car.seen.changes
+
+
+async def test_car_controls_reach_the_phone_as_seed_commands(remote_car, make_phone, backend):
+    car = remote_car
+    phone = await make_phone(backend.url)
+    await phone.sio.emit("playback_state_update", phone_state())
+    await wait_until(lambda: car.controller.state.track is not None)
+    await car.controller.execute(Command(CommandName.NEXT), "mpris")
+    await car.controller.execute(Command(CommandName.TOGGLE), "mpris")  # playing -> pause
+    await car.controller.execute(Command(CommandName.SEEK, 42.0), "mpris")
+    await car.controller.execute(Command(CommandName.PREVIOUS), "cli")
+    await wait_until(lambda: len(phone.commands) == 4)
+    assert phone.commands == [
+        {"command": "next"},
+        {"command": "pause"},
+        {"command": "seek", "value": 42.0},
+        {"command": "previous"},
+    ]
+    for unsupported in (
+        Command(CommandName.VOLUME, 50.0),
+        Command(CommandName.SHUFFLE, True),
+        Command(CommandName.LOOP, LoopMode.TRACK),
+        Command(CommandName.STOP),
+        Command(CommandName.OPEN, "file:///x.flac"),
+    ):
+        with pytest.raises(CommandError, match="not supported in the remote role"):
+            await car.controller.execute(unsupported, "mpris")
+    # A command relayed by the backend to the car is not bounced back to the phone.
+    await phone.sio.emit("carplay_command", {"command": "play"})
+    await asyncio.sleep(0.3)
+    assert len(phone.commands) == 4
+
+
+async def test_remote_without_a_phone_refuses_plainly(remote_car):
+    with pytest.raises(CommandError, match="no remote player"):
+        await remote_car.controller.execute(Command(CommandName.PLAY), "mpris")
+
+
+async def test_remote_forgets_the_phone_when_the_backend_goes(remote_car, make_phone, backend):
+    car = remote_car
+    phone = await make_phone(backend.url)
+    await phone.sio.emit("playback_state_update", phone_state())
+    await wait_until(lambda: car.controller.state.track is not None)
+    await backend.backend.disconnect_user(7)
+    # On reconnect the backend's cached state brings the phone back.
+    await wait_until(
+        lambda: car.controller.state.track is not None and car.supervisor.sessions == 2
+    )
+    statuses = [state.status for state, _ in car.seen.changes]
+    assert statuses == [Status.PLAYING, Status.STOPPED, Status.PLAYING]
+
+
+async def test_handoff_continues_what_the_phone_starts(backend, token_file, make_car, make_phone):
+    config = link_config(
+        backend.url,
+        token_file,
+        follow=True,
+        media_url="http://media.example/api/media/{mediaId}/stream",
+    )
+    car = await make_car(config)
+    await wait_until(lambda: car.supervisor.connected)
+    phone = await make_phone(backend.url)
+    await phone.sio.emit("playback_state_update", phone_state(currentTime=30.0))
+    await wait_until(lambda: len(car.player.executed) == 2)
+    open_, seek = car.player.executed
+    assert open_ == Command(CommandName.OPEN, "http://media.example/api/media/5/stream")
+    assert seek.name is CommandName.SEEK
+    assert seek.value >= 30.0
+    # The user pauses the car; the phone's heartbeats of the same media do not restart it.
+    await car.controller.execute(Command(CommandName.PAUSE), "test")
+    for _ in range(3):
+        await phone.sio.emit("playback_state_update", phone_state(currentTime=31.0))
+    await asyncio.sleep(0.3)
+    assert car.controller.state.status is Status.PAUSED
+    assert len(car.player.executed) == 3
+
+
+async def test_no_handoff_while_the_car_plays(backend, token_file, make_car, make_phone):
+    config = link_config(
+        backend.url, token_file, follow=True, media_url="http://media.example/{mediaId}"
+    )
+    car = await make_car(config)
+    await car.controller.execute(Command(CommandName.PLAY), "test")
+    await wait_until(lambda: car.supervisor.connected)
+    phone = await make_phone(backend.url)
+    await phone.sio.emit("playback_state_update", phone_state())
+    await wait_until(lambda: bool(car.link.peers.snapshot()))
+    await asyncio.sleep(0.2)
+    assert [c.name for c in car.player.executed] == [CommandName.PLAY]

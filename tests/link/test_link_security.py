@@ -1,0 +1,70 @@
+"""One user's clients never reach another user's car."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from conftest import link_config, make_token, wait_until
+
+from headunit.link.token import TokenSource, read_claims
+from headunit.model import Command, CommandName
+
+
+async def post(url: str, user: int, body: object) -> int:
+    headers = {"Authorization": f"Bearer {make_token(user)}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{url}/api/carplay/control", json=body, headers=headers) as resp,
+    ):
+        return resp.status
+
+
+async def test_user_8_never_reaches_user_7s_car(backend, token_file, make_car, make_phone):
+    car = await make_car(link_config(backend.url, token_file))
+    await wait_until(lambda: car.supervisor.connected)
+    intruder = await make_phone(backend.url, user=8)
+    owner = await make_phone(backend.url, user=7)
+    await intruder.sio.emit("carplay_command", {"command": "next"})
+    await intruder.sio.emit(
+        "playback_state_update",
+        {
+            "userId": 7,
+            "isPlaying": True,
+            "currentTime": 1,
+            "duration": 2,
+            "mediaId": 666,
+            "deviceName": "intruder",
+        },
+    )
+    assert await post(backend.url, 8, {"command": "next", "value": None}) == 200
+    assert await post(backend.url, 8, {"command": "seek", "value": 99}) == 200
+    # The owner's command arrives; had any of user 8's, it would have arrived before it.
+    await owner.sio.emit("carplay_command", {"command": "pause"})
+    await wait_until(lambda: bool(car.player.executed))
+    await asyncio.sleep(0.2)
+    assert car.player.executed == [Command(CommandName.PAUSE)]
+    assert car.link.peers.snapshot() == []  # the intruder's state, stamped as user 7, too
+    assert all(state["userId"] == 7 for state in owner.states)
+    assert intruder.states == []  # and user 8 sees nothing of user 7
+    assert backend.backend.cached(7)["mediaId"] != 666
+
+
+def test_token_claims_without_the_token_in_its_repr(tmp_path):
+    token = make_token(7, exp=2_000_000_000)
+    claims = read_claims(token)
+    assert (claims.user_id, claims.expires) == (7, 2_000_000_000.0)
+    assert token not in repr(claims)
+    assert token not in str(claims)
+
+
+def test_token_file_wins_and_falls_back_to_the_inline_token(tmp_path, caplog):
+    inline, from_file = make_token(1), make_token(2)
+    path = tmp_path / "token"
+    source = TokenSource(path, inline)
+    assert source.read().user_id == 1  # no file yet
+    path.write_text(from_file + "\n")
+    path.chmod(0o640)
+    assert source.read().user_id == 2
+    source.read()
+    assert sum("readable by others" in r.getMessage() for r in caplog.records) == 1
