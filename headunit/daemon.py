@@ -83,6 +83,10 @@ class Components:
         self._parts = parts
         self._running: dict[str, Component] = {}
 
+    @property
+    def names(self) -> list[str]:
+        return list(self._running)
+
     async def start(self, parts: tuple[Part, ...] | None = None) -> None:
         for part in self._parts if parts is None else parts:
             component = part.create(self.context)
@@ -135,6 +139,7 @@ async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
     loop.add_signal_handler(signal.SIGHUP, on_hup)
     try:
         await components.start()
+        log.info("ready: %s", ", ".join(components.names) or "player only")
         await stop.wait()
         log.info("stopping")
     finally:

@@ -84,6 +84,8 @@ class Player:
         self._direction = 1  # of travel, to skip broken files the way the user went
         self._failures = 0  # consecutive broken entries, to stop when all are broken
         self._seeking = False
+        self._file_ready = False  # mpv has opened the loaded entry (seeks work from then)
+        self._pending_seek: float | None = None
         self._volume = min(plan.volume if plan.volume is not None else 100.0, 100.0)
         self._state = PlayerState()
 
@@ -199,6 +201,9 @@ class Player:
                 self._state = self._state.with_position(self.position())
                 self._on_seeked(self._state)
         elif kind == "file-loaded":
+            self._file_ready = True
+            if self._pending_seek is not None:
+                self._seek_to(self._pending_seek)
             self._update_track(media_type=self._loaded_media_type())
         elif kind == "end-file" and event.get("playlist_entry_id") == self._mpv_entry:
             self._on_end(str(event.get("reason")), event.get("file_error"))
@@ -325,6 +330,7 @@ class Player:
         if self._queue.current is not entry:
             return  # another skip came in while the tags were read
         self._loaded = entry
+        self._file_ready, self._pending_seek = False, None
         args = ["loadfile", entry.uri, "replace"]
         if start > 0:
             args.append(f"start={start:.3f}")
@@ -369,10 +375,13 @@ class Player:
         self._mpv["pause"] = False
         if self._loaded is None:
             await self._load(self._queue.position or 0)
+        else:
+            self._publish()  # at once: mpv's observer would tell us a little later
 
     async def _pause(self, _command: Command) -> None:
         if self._loaded is not None and self._mpv is not None:
             self._mpv["pause"] = True
+            self._publish()
 
     async def _toggle(self, command: Command) -> None:
         if self._status() is Status.PLAYING:
@@ -410,8 +419,17 @@ class Player:
 
     def _seek_to(self, seconds: float) -> None:
         assert self._mpv is not None
-        self._seeking = True
-        self._mpv.command("seek", f"{seconds:.3f}", "absolute+exact")
+        if not self._file_ready:
+            # mpv refuses a seek while it opens the file: do it once the file is open.
+            self._pending_seek = seconds
+            return
+        self._pending_seek = None
+        # Seeked goes out on the playback-restart after mpv's own "seek" event, not
+        # on any playback-restart (one from the file opening may still be queued).
+        try:
+            self._mpv.command("seek", f"{seconds:.3f}", "absolute+exact")
+        except SystemError as exc:
+            raise CommandError(f"mpv refused the seek: {exc.args[0]}") from None
 
     async def _set_volume_cmd(self, command: Command) -> None:
         self._set_volume(float(command.value))  # type: ignore[arg-type]

@@ -1,0 +1,124 @@
+"""Shared fixtures: a private session bus, generated media, the daemon as a process,
+and the real player in-process with a recording sink."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import DaemonProcess, DBusDaemon, daemon_env, make_album, write_config
+
+from headunit.config import PlayerConfig
+from headunit.controller import Controller
+from headunit.media import scan
+from headunit.player import Player
+from headunit.resume import plan
+from headunit.state import PlayerState
+
+
+@pytest.fixture
+def dbus_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A private session bus, also set as this process's DBUS_SESSION_BUS_ADDRESS."""
+    bus = DBusDaemon(tmp_path / "bus")
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bus.address)
+    yield bus.address
+    bus.stop()
+
+
+@pytest.fixture
+def album(tmp_path: Path) -> list[Path]:
+    """Four tagged 3-second FLAC tracks in one folder."""
+    return make_album(tmp_path / "music" / "Album", ["One", "Two", "Three", "Four"])
+
+
+def base_config(tmp_path: Path, media: list[str | Path]) -> dict[str, dict[str, Any]]:
+    return {
+        "media": {"paths": [str(p) for p in media]},
+        "player": {"audio_output": "null", "startup_volume_max": 60},
+        "state": {"dir": str(tmp_path / "state"), "save_seconds": 1.0},
+        "mpris": {"bus": "session", "name": "headunit"},
+        "backend": {"url": ""},
+    }
+
+
+DaemonFactory = Callable[..., DaemonProcess]
+
+
+@pytest.fixture
+def start_daemon(tmp_path: Path, dbus_session: str) -> Iterator[DaemonFactory]:
+    """Start `headunit run` with a temp config; `overrides` replace keys per section."""
+    started: list[DaemonProcess] = []
+
+    def start(
+        media: list[str | Path], overrides: dict[str, dict[str, Any]] | None = None, **kw: Any
+    ) -> DaemonProcess:
+        sections = base_config(tmp_path, media)
+        for name, table in (overrides or {}).items():
+            sections.setdefault(name, {}).update(table)
+        n = len(started)
+        config = write_config(tmp_path / f"config{n}.toml", sections)
+        proc = DaemonProcess(
+            config, tmp_path / f"daemon{n}.log", daemon_env(dbus_session, tmp_path)
+        )
+        started.append(proc)
+        return proc.start(**kw)
+
+    yield start
+    for proc in started:
+        if proc.proc is not None and proc.proc.poll() is None:
+            proc.stop()
+
+
+@dataclass
+class Recorder:
+    """A sink that keeps every snapshot and seek it is given."""
+
+    states: list[PlayerState] = field(default_factory=list)
+    changes: list[frozenset[str]] = field(default_factory=list)
+    seeks: list[PlayerState] = field(default_factory=list)
+
+    def state_changed(self, state: PlayerState, changed: frozenset[str]) -> None:
+        self.states.append(state)
+        self.changes.append(changed)
+
+    def seeked(self, state: PlayerState) -> None:
+        self.seeks.append(state)
+
+    def titles(self) -> list[str | None]:
+        """The track titles in the order they were announced, without repeats."""
+        titles: list[str | None] = []
+        for state in self.states:
+            title = state.track.title if state.track else None
+            if not titles or titles[-1] != title:
+                titles.append(title)
+        return titles
+
+
+@dataclass
+class Rig:
+    player: Player
+    controller: Controller
+    recorder: Recorder
+
+
+@pytest.fixture
+async def make_rig() -> AsyncIterator[Callable[..., Any]]:
+    """Build the real player (libmpv, ao=null) on given media, with a controller."""
+    players: list[Player] = []
+
+    async def build(media: list[str | Path], **player_options: Any) -> Rig:
+        options = {"audio_output": "null", "startup_volume_max": 100, **player_options}
+        player = Player(PlayerConfig(**options), plan(None, scan([str(m) for m in media]), "off"))
+        controller = Controller(player)
+        recorder = Recorder()
+        controller.subscribe(recorder)
+        players.append(player)
+        await player.start()
+        return Rig(player, controller, recorder)
+
+    yield build
+    for player in players:
+        await player.close()

@@ -1,0 +1,198 @@
+"""Real parts for the tests: generated audio, a private dbus-daemon, the daemon itself.
+
+Shared by every test folder (tests/ is on sys.path through tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SOX = shutil.which("sox")
+
+
+def make_tone(
+    path: Path,
+    seconds: float,
+    freq: float = 440.0,
+    tags: Mapping[str, str] | None = None,
+    rate: int = 8000,
+) -> Path:
+    """A real audio file (FLAC/WAV/OGG by extension) made by sox, with Vorbis tags."""
+    assert SOX, "sox is needed to generate test audio (apt-get install sox)"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    comments = [a for k, v in (tags or {}).items() for a in ("--add-comment", f"{k}={v}")]
+    synth = ["synth", str(seconds), "sine", str(freq)]
+    subprocess.run(
+        [SOX, "-n", "-r", str(rate), "-c", "1", *comments, str(path), *synth], check=True
+    )
+    return path
+
+
+def make_album(folder: Path, titles: list[str], seconds: float = 3.0) -> list[Path]:
+    """Tagged FLAC tracks named '1 title.flac', '2 title.flac', ... in `folder`."""
+    return [
+        make_tone(
+            folder / f"{n} {title}.flac",
+            seconds,
+            220.0 + 40 * n,
+            {"TITLE": title, "ARTIST": "Test Artist", "ALBUM": folder.name, "TRACKNUMBER": str(n)},
+        )
+        for n, title in enumerate(titles, 1)
+    ]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+async def async_wait_for(
+    predicate: Callable[[], Any], within: float = 10.0, what: str = "condition"
+) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within} s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+class DBusDaemon:
+    """A private dbus-daemon of type session or system; never the real bus."""
+
+    def __init__(self, tmp: Path, kind: str = "session", includes: list[Path] = ()) -> None:
+        tmp.mkdir(parents=True, exist_ok=True)
+        conf = tmp / f"{kind}.conf"
+        extra = "".join(f"<include>{p}</include>" for p in includes)
+        policy = (
+            "<policy context='default'><allow send_destination='*' eavesdrop='true'/>"
+            "<allow eavesdrop='true'/><allow own='*'/><allow user='*'/></policy>"
+            if kind == "session"
+            else ""
+        )
+        conf.write_text(
+            '<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"'
+            ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">'
+            f"<busconfig><type>{kind}</type><listen>unix:tmpdir={tmp}</listen>"
+            f"<auth>EXTERNAL</auth>{policy}{extra}</busconfig>"
+        )
+        self.proc = subprocess.Popen(
+            ["dbus-daemon", f"--config-file={conf}", "--nofork", "--print-address=1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.address = self.proc.stdout.readline().strip()
+        assert self.address, "dbus-daemon did not start"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=5)
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | Path):
+        return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def write_config(path: Path, sections: Mapping[str, Mapping[str, Any]]) -> Path:
+    lines = []
+    for name, table in sections.items():
+        lines.append(f"[{name}]")
+        lines.extend(f"{key} = {toml_value(value)}" for key, value in table.items())
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@dataclass
+class DaemonProcess:
+    """`headunit run` as a subprocess; its output goes to a file (a pipe could fill)."""
+
+    config_path: Path
+    log_path: Path
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+    started_at: float = field(default=0.0)
+
+    def start(self, wait_ready: bool = True) -> DaemonProcess:
+        self.log_path.write_text("")
+        log = self.log_path.open("ab")
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "headunit", "run", "--config", str(self.config_path)],
+            stdout=log,
+            stderr=log,
+            env=self.env,
+        )
+        log.close()
+        if wait_ready:
+            self.wait_log("ready:", timeout=20)
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_log(self, text: str, timeout: float = 10.0) -> None:
+        def seen() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None and text not in self.log():
+                raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.log()}")
+            return text in self.log()
+
+        wait_for(seen, timeout, f"{text!r} in the daemon's log")
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
+        assert self.proc is not None
+        self.proc.wait(timeout=5)
+
+    def stop(self, timeout: float = 5.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+
+def daemon_env(bus_address: str | None, home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "JOURNAL_STREAM")}
+    env["HOME"] = str(home)
+    env["XDG_CONFIG_HOME"] = str(home / ".config")
+    env["XDG_CACHE_HOME"] = str(home / ".cache")
+    if bus_address:
+        env["DBUS_SESSION_BUS_ADDRESS"] = bus_address
+    return env

@@ -1,0 +1,209 @@
+"""The real player: libmpv (ao=null) playing generated audio, driven through the controller."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support import async_wait_for, make_album, make_tone
+
+from headunit.model import Command, CommandError, CommandName, LoopMode
+from headunit.state import Status
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def title(rig) -> str | None:  # type: ignore[no-untyped-def]
+    track = rig.controller.state.track
+    return track.title if track else None
+
+
+async def playing(rig, name: str) -> None:  # type: ignore[no-untyped-def]
+    await async_wait_for(
+        lambda: title(rig) == name and rig.controller.state.status is Status.PLAYING,
+        what=f"{name} playing (now {title(rig)}, {rig.controller.state.status})",
+    )
+
+
+async def run(rig, name: CommandName, value=None) -> None:  # type: ignore[no-untyped-def]
+    await rig.controller.execute(Command(name, value), source="test")
+
+
+async def test_starts_the_queue_and_plays_it_in_order(make_rig, album: list[Path]) -> None:
+    rig = await make_rig([album[0].parent])
+    await playing(rig, "One")
+    track = rig.controller.state.track
+    assert track.artist == ("Test Artist",)
+    assert track.album == "Album"
+    assert track.track_number == 1
+    assert track.duration == pytest.approx(3.0, abs=0.05)
+    await run(rig, CommandName.SEEK, 2.5)
+    await playing(rig, "Two")  # the end of a track leads to the next
+
+
+async def test_next_previous_and_the_three_second_rule(make_rig, album: list[Path]) -> None:
+    rig = await make_rig(album)
+    await playing(rig, "One")
+    assert not rig.controller.state.can_previous
+    await run(rig, CommandName.NEXT)
+    await playing(rig, "Two")
+    assert rig.controller.state.can_previous
+    await run(rig, CommandName.PREVIOUS)  # within 3 s: the track before
+    await playing(rig, "One")
+    await run(rig, CommandName.NEXT)
+    await playing(rig, "Two")
+    rig.player._config = rig.player._config.__class__(  # restart threshold below 3 s tracks
+        audio_output="null", previous_restarts_after=1.0
+    )
+    await run(rig, CommandName.SEEK, 1.5)
+    await async_wait_for(lambda: len(rig.recorder.seeks) == 1, what="the seek")
+    await run(rig, CommandName.PREVIOUS)  # past the threshold: restart this one
+    await async_wait_for(lambda: len(rig.recorder.seeks) == 2, what="the restart")
+    assert title(rig) == "Two"
+    assert rig.recorder.seeks[-1].position < 0.5
+
+
+async def test_seek_reports_the_position_reached(make_rig, album: list[Path]) -> None:
+    rig = await make_rig(album)
+    await playing(rig, "One")
+    await run(rig, CommandName.SEEK, 1.25)
+    await async_wait_for(lambda: rig.recorder.seeks, what="Seeked")
+    assert rig.recorder.seeks[0].position == pytest.approx(1.25, abs=0.1)
+    assert rig.controller.position() >= 1.2
+    await run(rig, CommandName.SEEK_BY, -10)  # before 0 gives 0
+    await async_wait_for(lambda: len(rig.recorder.seeks) == 2, what="second Seeked")
+    assert rig.recorder.seeks[1].position < 0.3
+    await run(rig, CommandName.SEEK_BY, 60)  # past the end acts as next
+    await playing(rig, "Two")
+
+
+async def test_end_of_queue_stops_and_loop_playlist_wraps(make_rig, tmp_path: Path) -> None:
+    tracks = make_album(tmp_path / "short", ["A", "B"], seconds=0.6)
+    rig = await make_rig(tracks)
+    await async_wait_for(
+        lambda: (
+            rig.controller.state.status is Status.STOPPED
+            and rig.recorder.titles()[-2:] == ["B", None]
+        ),
+        what="stop after B",
+    )
+    assert not rig.controller.state.can_next
+    await run(rig, CommandName.LOOP, "playlist")
+    assert rig.controller.state.can_next
+    await run(rig, CommandName.PLAY)  # from stopped, where it stopped
+    await playing(rig, "B")
+    await playing(rig, "A")  # wrapped
+
+
+async def test_loop_track_repeats_the_same_entry(make_rig, tmp_path: Path) -> None:
+    tracks = make_album(tmp_path / "loop", ["Only", "Other"], seconds=1.0)
+    rig = await make_rig(tracks)
+    await playing(rig, "Only")
+    entry = rig.controller.state.track.entry_id
+    await run(rig, CommandName.LOOP, "track")
+    assert rig.controller.state.loop is LoopMode.TRACK
+    await async_wait_for(lambda: rig.recorder.seeks, within=5, what="the loop's jump back")
+    assert rig.controller.state.track.entry_id == entry
+    assert "Other" not in rig.recorder.titles()
+
+
+async def test_shuffle_keeps_the_current_track_and_plays_each_once(
+    make_rig, tmp_path: Path
+) -> None:
+    names = [f"T{i}" for i in range(8)]
+    rig = await make_rig(make_album(tmp_path / "many", names, seconds=2.0))
+    await playing(rig, "T0")
+    await run(rig, CommandName.SHUFFLE, True)
+    assert rig.controller.state.shuffle
+    assert title(rig) == "T0"
+    seen = ["T0"]
+    for _ in range(7):
+        before = rig.controller.state.track.entry_id
+        await run(rig, CommandName.NEXT)
+        await async_wait_for(lambda b=before: rig.controller.state.track.entry_id != b)
+        seen.append(title(rig))
+    assert sorted(seen) == sorted(names)
+    assert not rig.controller.state.can_next
+    await run(rig, CommandName.SHUFFLE, False)
+    assert title(rig) == seen[-1]  # unshuffling does not change what plays
+
+
+async def test_broken_and_missing_files_are_skipped_in_the_direction_of_travel(
+    make_rig, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mixed"
+    make_tone(folder / "1 good.flac", 3, tags={"TITLE": "Good"})
+    (folder / "2 broken.mp3").write_bytes(b"\x00not audio at all" * 100)
+    make_tone(folder / "3 fine.flac", 3, tags={"TITLE": "Fine"})
+    playlist = tmp_path / "list.m3u"
+    playlist.write_text(
+        f"{folder}/1 good.flac\n{folder}/2 broken.mp3\n/gone/missing.flac\n{folder}/3 fine.flac\n"
+    )
+    rig = await make_rig([playlist])
+    await playing(rig, "Good")
+    await run(rig, CommandName.NEXT)
+    await playing(rig, "Fine")  # past the broken and the missing one
+    await run(rig, CommandName.PREVIOUS)
+    await playing(rig, "Good")  # past them again, backwards: not back to Fine
+    assert rig.controller.state.status is Status.PLAYING
+
+
+async def test_title_from_file_name_without_tags(make_rig, tmp_path: Path) -> None:
+    path = make_tone(tmp_path / "07 - Untagged Song.wav", 2)
+    rig = await make_rig([path])
+    await playing(rig, "07 - Untagged Song")
+    track = rig.controller.state.track
+    assert track.artist == ()
+    assert track.media_type == "music"
+
+
+async def test_pause_play_toggle_stop(make_rig, album: list[Path]) -> None:
+    rig = await make_rig(album)
+    await playing(rig, "One")
+    await run(rig, CommandName.PAUSE)
+    assert rig.controller.state.status is Status.PAUSED
+    paused_at = rig.controller.position()
+    await run(rig, CommandName.TOGGLE)
+    assert rig.controller.state.status is Status.PLAYING
+    assert rig.controller.position() >= paused_at
+    await run(rig, CommandName.STOP)
+    assert rig.controller.state.status is Status.STOPPED
+    assert rig.controller.state.track is None
+    assert rig.controller.state.can_play  # the queue is still there
+    await run(rig, CommandName.TOGGLE)  # from stopped, starts again
+    await playing(rig, "One")
+
+
+async def test_volume_is_capped_and_bad_commands_are_refused(make_rig, album: list[Path]) -> None:
+    rig = await make_rig(album, volume_max=80, startup_volume_max=50)
+    await playing(rig, "One")
+    assert rig.controller.state.volume == 50  # the start-up cap
+    await run(rig, CommandName.VOLUME, 100)
+    assert rig.controller.state.volume == 80
+    with pytest.raises(CommandError):
+        await run(rig, CommandName.OPEN, "ftp://example.invalid/x.mp3")
+    with pytest.raises(CommandError):
+        await run(rig, CommandName.OPEN, "/nowhere/at/all.flac")
+    assert rig.controller.state.status is Status.PLAYING  # nothing was lost
+
+
+async def test_open_plays_a_file_next_in_the_queue(make_rig, album: list[Path], tmp_path: Path):
+    extra = make_tone(tmp_path / "extra.flac", 2, tags={"TITLE": "Extra"})
+    rig = await make_rig(album)
+    await playing(rig, "One")
+    await run(rig, CommandName.OPEN, extra.as_uri())
+    await playing(rig, "Extra")
+    assert rig.controller.state.queue_length == 5
+    await run(rig, CommandName.NEXT)
+    await playing(rig, "Two")  # the queue goes on where it was
+
+
+async def test_state_changes_are_reported_once(make_rig, album: list[Path]) -> None:
+    rig = await make_rig(album)
+    await playing(rig, "One")
+    count = len(rig.recorder.states)
+    await run(rig, CommandName.PAUSE)
+    await run(rig, CommandName.PAUSE)  # no change: no report
+    await async_wait_for(lambda: len(rig.recorder.states) > count)
+    assert all(changes for changes in rig.recorder.changes)
+    assert [c for c in rig.recorder.changes[count:] if "status" in c] == [frozenset({"status"})]
