@@ -153,7 +153,7 @@ def _pls_entries(content: str) -> list[str]:
     try:
         parser.read_string(content)
     except configparser.Error as exc:
-        log.warning("media: malformed .pls playlist: %s", exc)
+        log.warning("media: malformed .pls playlist: %s", str(exc).splitlines()[0])
         return []
     section = next((s for s in parser.sections() if s.lower() == "playlist"), None)
     if section is None:

@@ -1,0 +1,110 @@
+"""The resume store on disk, and how a saved state meets the media found at start."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from headunit.model import LoopMode
+from headunit.resume import ResumeState, StaleState, plan
+from headunit.store import Store, decode, encode
+
+
+def saved(uris: list[str], current: int, **kw) -> ResumeState:  # type: ignore[no-untyped-def]
+    return ResumeState(uris=uris, order=list(range(len(uris))), position_in_order=current, **kw)
+
+
+def files(tmp_path: Path, *names: str) -> list[str]:
+    paths = []
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+        paths.append(str(tmp_path / name))
+    return paths
+
+
+def test_round_trip_and_permissions(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state")
+    state = saved(
+        ["/a.flac", "http://radio/x"],
+        1,
+        position=12.5,
+        volume=40.0,
+        shuffle=True,
+        loop=LoopMode.PLAYLIST,
+        paused=True,
+    )
+    store.save(state)
+    assert store.load() == state
+    assert (store.path.stat().st_mode & 0o777) == 0o600
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"{",
+        b"\xff\xfe",
+        b"[]",
+        b'{"version": 99}',
+        json.dumps({"version": 1, "uris": ["a"], "order": [3], "position_in_order": 0}).encode(),
+    ],
+)
+def test_a_corrupt_file_is_set_aside_never_a_crash(tmp_path: Path, content: bytes, caplog) -> None:
+    store = Store(tmp_path)
+    store.path.write_bytes(content)
+    assert store.load() is None
+    assert not store.path.exists()
+    assert len(list(tmp_path.glob("state.json.*.bad"))) == 1
+    assert "set aside" in caplog.text
+
+
+def test_numbers_are_sanitised_on_load() -> None:
+    doc = json.loads(encode(saved(["/a"], 0)))
+    doc.update(position=-5, volume=400)
+    state = decode(json.dumps(doc).encode())
+    assert state.position == 0
+    assert state.volume == 100
+
+
+def test_resume_continues_the_saved_track_and_appends_new_media(tmp_path: Path) -> None:
+    a, b, c, new = files(tmp_path, "a.flac", "b.flac", "c.flac", "new.flac")
+    state = ResumeState(
+        uris=[a, b, c],
+        order=[2, 0, 1],
+        position_in_order=1,
+        position=33.0,
+        volume=55.0,
+        shuffle=True,
+        loop=LoopMode.TRACK,
+    )
+    result = plan(state, [a, b, c, new], "play")
+    assert result.queue.current.uri == a
+    assert result.position == 33.0
+    assert result.queue.uris == [a, b, c, new]
+    assert result.queue.order == [2, 0, 1, 3]
+    assert (result.shuffle, result.loop, result.paused) == (True, LoopMode.TRACK, False)
+    assert plan(state, [a, b, c], "pause").paused
+
+
+def test_resume_drops_vanished_files_but_keeps_streams(tmp_path: Path) -> None:
+    a, b = files(tmp_path, "a.flac", "b.flac")
+    state = saved([str(tmp_path / "gone.flac"), "http://radio/x", a, b], 3, position=5.0)
+    result = plan(state, [a, b], "play")
+    assert result.queue.uris == ["http://radio/x", a, b]
+    assert result.queue.current.uri == b
+
+
+def test_resume_off_starts_from_the_top(tmp_path: Path) -> None:
+    a, b = files(tmp_path, "a.flac", "b.flac")
+    result = plan(saved([a, b], 1, position=30.0, volume=20.0), [a, b], "off")
+    assert result.queue.current.uri == a
+    assert result.position == 0
+    assert result.volume == 20.0  # the volume is still the driver's
+
+
+def test_a_vanished_current_track_is_stale(tmp_path: Path) -> None:
+    (a,) = files(tmp_path, "a.flac")
+    with pytest.raises(StaleState, match="is gone"):
+        plan(saved([a, "/media/usb/old.flac"], 1), [a], "play")
