@@ -186,9 +186,10 @@ def show(info: Mapping[str, Any], as_json: bool) -> None:
 
 
 async def status(remote: Remote, args: argparse.Namespace) -> None:
-    show(summary(await remote.properties()), args.json)
     if args.follow:
         await follow(remote, args.json)
+    else:
+        show(summary(await remote.properties()), args.json)
 
 
 async def follow(remote: Remote, as_json: bool) -> None:
@@ -210,6 +211,8 @@ async def follow(remote: Remote, as_json: bool) -> None:
         f"type='signal',sender='{BUS}',member='NameOwnerChanged',arg0='{remote.name}'",
     ):
         await remote.bus_call("AddMatch", "s", [rule])
+    # Subscribed first, then the first print: no change falls between the two.
+    changes.put_nowait(True)
     last = None
     while await changes.get():
         info = summary(await remote.properties())

@@ -181,7 +181,9 @@ class PlayerInterface(ServiceInterface):
             raise DBusError(ErrorType.INVALID_ARGS, "Volume is a number 0.0..1.0, got NaN")
         if self._state.can_control:
             # Negative gives 0 (rule 13); above 1.0 is the most the player allows.
-            await self._execute(CommandName.VOLUME, min(100.0, max(0.0, value * 100)))
+            # Rounded: 0.55 * 100 is 55.00000000000001 in binary floating point.
+            percent = round(min(100.0, max(0.0, value * 100)), 2)
+            await self._execute(CommandName.VOLUME, percent)
 
     @dbus_property(access=PropertyAccess.READ)
     def Position(self) -> DBusInt64:
