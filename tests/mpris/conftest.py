@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-from mpris_helpers import DBusDaemon, FakeTarget, MprisClient, RecordingSink, make_tracks
+from mpris_helpers import FakeTarget, MprisClient, RecordingSink, make_tracks
 
 from headunit.component import Context
 from headunit.config import Config
@@ -16,11 +15,9 @@ from headunit.mpris.server import MprisServer
 
 
 @pytest.fixture
-def session_bus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    daemon = DBusDaemon.session(tmp_path)
-    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", daemon.address)
-    yield daemon.address
-    daemon.stop()
+def session_bus(dbus_session: str) -> str:
+    """The private session bus of tests/conftest.py (also in DBUS_SESSION_BUS_ADDRESS)."""
+    return dbus_session
 
 
 @dataclass

@@ -1,13 +1,11 @@
-"""Helpers for the MPRIS tests: a private dbus-daemon, a D-Bus client, a fake target."""
+"""Helpers for the MPRIS tests: a D-Bus client of the player, a fake target, a sink."""
 
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from dbus_fast import Message, MessageType, Variant
@@ -20,49 +18,6 @@ OBJECT_PATH = "/org/mpris/MediaPlayer2"
 ROOT = "org.mpris.MediaPlayer2"
 PLAYER = "org.mpris.MediaPlayer2.Player"
 PROPERTIES = "org.freedesktop.DBus.Properties"
-
-SESSION_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir={dir}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"""
-
-
-class DBusDaemon:
-    """A private dbus-daemon; never the real session or system bus."""
-
-    def __init__(self, config: Path, log: Path) -> None:
-        self._log = log.open("w")
-        self.proc = subprocess.Popen(
-            ["dbus-daemon", f"--config-file={config}", "--print-address", "--nofork"],
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.address = self.proc.stdout.readline().strip()
-        if not self.address:
-            self.stop()
-            raise RuntimeError(f"dbus-daemon did not start: {log.read_text()}")
-
-    @classmethod
-    def session(cls, tmp: Path) -> DBusDaemon:
-        config = tmp / "session.conf"
-        config.write_text(SESSION_CONFIG.format(dir=tmp))
-        return cls(config, tmp / "dbus-daemon.log")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(5)
-        self._log.close()
 
 
 @dataclass

@@ -19,7 +19,8 @@ import pytest
 from dbus_fast import BusType, DBusError
 from dbus_fast.aio import MessageBus
 from dbus_fast.constants import NameFlag, RequestNameReply
-from mpris_helpers import DBusDaemon, FakeTarget, make_tracks
+from mpris_helpers import FakeTarget, make_tracks
+from support import DBusDaemon
 
 from headunit.component import Context
 from headunit.config import parse
@@ -30,12 +31,10 @@ POLICY = Path(__file__).parents[2] / "systemd" / "org.mpris.MediaPlayer2.headuni
 NAME = "org.mpris.MediaPlayer2.headunit"
 
 # The part of Debian's /usr/share/dbus-1/system.conf that decides these questions.
-SYSTEM_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+DEFAULT_SYSTEM_POLICY = """<!DOCTYPE busconfig PUBLIC
+ "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
-  <type>system</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
   <policy context="default">
     <allow user="*"/>
     <deny own="*"/>
@@ -51,7 +50,6 @@ SYSTEM_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Con
     <allow send_destination="org.freedesktop.DBus"
            send_interface="org.freedesktop.DBus.Introspectable"/>
   </policy>
-  <include>{policy}</include>
 </busconfig>
 """
 
@@ -60,14 +58,14 @@ IS_ROOT = os.getuid() == 0
 
 
 def system_bus(policy_text: str) -> Iterator[DBusDaemon]:
-    # A world-readable directory: the caller may run as another user (nobody).
+    """A private system-type bus: the default deny-all policy, then the file under test."""
+    # Its socket goes in a world-traversable directory: the caller may run as nobody.
     tmp = Path(tempfile.mkdtemp(prefix="headunit-policy-"))
     tmp.chmod(0o755)
-    policy = tmp / "policy.conf"
+    default, policy = tmp / "default.conf", tmp / "policy.conf"
+    default.write_text(DEFAULT_SYSTEM_POLICY)
     policy.write_text(policy_text)
-    config = tmp / "system.conf"
-    config.write_text(SYSTEM_CONFIG.format(socket=tmp / "system_bus_socket", policy=policy))
-    daemon = DBusDaemon(config, tmp / "dbus-daemon.log")
+    daemon = DBusDaemon(tmp, "system", includes=[default, policy])
     yield daemon
     daemon.stop()
     shutil.rmtree(tmp)
