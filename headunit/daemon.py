@@ -21,6 +21,7 @@ from headunit.config import Config, ConfigError, PlayerConfig, resolve
 from headunit.controller import Controller
 from headunit.mpris import server as mpris_server
 from headunit.player import Player
+from headunit.state import Status
 from headunit.store import Store, StoreSink
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
     controller = Controller(player)
     store_sink = StoreSink(store, player.resume_snapshot, config.state.save_seconds)
     controller.subscribe(store_sink)
-    store_sink.start()
+    store_sink.start(playing=controller.state.status is Status.PLAYING)
     components = Components(Context(controller, config, stop.set), parts)
     reloads: set[asyncio.Task[None]] = set()
 

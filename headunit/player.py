@@ -86,7 +86,7 @@ class Player:
         self._seeking = False
         self._file_ready = False  # mpv has opened the loaded entry (seeks work from then)
         self._pending_seek: float | None = None
-        self._volume = min(plan.volume if plan.volume is not None else 100.0, 100.0)
+        self._volume = 100.0
         self._state = PlayerState()
 
     # -- Target protocol -------------------------------------------------------------
@@ -127,7 +127,9 @@ class Player:
         self._loop = asyncio.get_running_loop()
         self._mpv = await asyncio.to_thread(self._create_mpv)
         plan = self._plan
-        self._volume = min(self._volume, float(self._config.startup_volume_max))
+        # Not self._volume: mpv's observer may already have reported its default there.
+        wanted = plan.volume if plan.volume is not None else 100.0
+        self._volume = min(wanted, float(self._config.startup_volume_max))
         self._mpv["volume"] = self._volume
         self._set_loop(plan.loop)
         self._mpv["pause"] = plan.paused

@@ -142,7 +142,11 @@ class StoreSink:
         self._writer: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    def start(self, playing: bool) -> None:
+        """Start saving; the first save is at once, so a power cut right after start-up
+        still finds the queue it started."""
+        self._playing = playing
+        self._dirty.set()
         self._writer = asyncio.create_task(self._write_loop(), name="store-writer")
         self._ticker = asyncio.create_task(self._tick_loop(), name="store-ticker")
 
