@@ -348,33 +348,34 @@ async def _session(bus: str, name: str, action: Action, args: argparse.Namespace
 
 def register(subparsers: Any) -> None:
     """Add the control verbs to the `headunit` command line."""
-    p = subparsers.add_parser("status", help="show what is playing")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", help="config file: which bus and name")
+
+    def verb(name: str, text: str, action: Action) -> argparse.ArgumentParser:
+        p = subparsers.add_parser(name, help=text, parents=[common])
+        p.set_defaults(func=runner(action))
+        return p
+
+    p = verb("status", "show what is playing", status)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--follow", action="store_true", help="keep printing changes")
-    p.set_defaults(func=runner(status))
-    for verb, (member, text) in SIMPLE_VERBS.items():
-        subparsers.add_parser(verb, help=text).set_defaults(func=runner(simple(member)))
-    p = subparsers.add_parser("seek", help="seek to SECONDS (or M:SS), or by +N/-N seconds")
+    for name, (member, text) in SIMPLE_VERBS.items():
+        verb(name, text, simple(member))
+    p = verb("seek", "seek to SECONDS (or M:SS), or by +N/-N seconds", seek)
     p.add_argument("position", type=seek_argument, metavar="SECONDS|+N|-N")
-    p.set_defaults(func=runner(seek))
-    p = subparsers.add_parser("volume", help="set the volume to PERCENT, or change it by +N/-N")
+    p = verb("volume", "set the volume to PERCENT, or change it by +N/-N", volume)
     p.add_argument("percent", type=volume_argument, metavar="PERCENT|+N|-N")
-    p.set_defaults(func=runner(volume))
-    p = subparsers.add_parser("shuffle", help="turn shuffle on or off")
+    p = verb("shuffle", "turn shuffle on or off", shuffle)
     p.add_argument("mode", choices=("on", "off"))
-    p.set_defaults(func=runner(shuffle))
-    p = subparsers.add_parser("loop", help="repeat nothing, the track, or the playlist")
+    p = verb("loop", "repeat nothing, the track, or the playlist", loop)
     p.add_argument("mode", choices=tuple(LOOPS))
-    p.set_defaults(func=runner(loop))
-    p = subparsers.add_parser("open", help="play a file, directory or http(s) URL now")
+    p = verb("open", "play a file, directory or http(s) URL now", open_uri)
     p.add_argument("uri", type=uri_argument, metavar="URI|PATH")
-    p.set_defaults(func=runner(open_uri))
 
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m headunit.ctl VERB ...`: the verbs without the rest of the CLI."""
     parser = argparse.ArgumentParser(prog="headunit")
-    parser.add_argument("--config", help="config file (default: the usual places)")
     register(parser.add_subparsers(dest="verb", required=True))
     args = parser.parse_args(argv)
     return args.func(args)
