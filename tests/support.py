@@ -196,3 +196,36 @@ def daemon_env(bus_address: str | None, home: Path) -> dict[str, str]:
     if bus_address:
         env["DBUS_SESSION_BUS_ADDRESS"] = bus_address
     return env
+
+
+def png(width: int = 8, height: int = 8) -> bytes:
+    """A tiny valid PNG (a cover picture for tests)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    raw = b"".join(b"\x00" + b"\xc0\x20\x20" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def embed_cover(flac: Path) -> Path:
+    """Embed a front-cover picture in a FLAC file (as taggers do)."""
+    from mutagen.flac import FLAC, Picture
+
+    audio = FLAC(flac)
+    picture = Picture()
+    picture.type, picture.mime, picture.data = 3, "image/png", png()
+    picture.width = picture.height = 8
+    picture.depth = 24
+    audio.add_picture(picture)
+    audio.save()
+    return flac

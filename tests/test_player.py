@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,15 @@ async def test_state_changes_are_reported_once(make_rig, album: list[Path]) -> N
     await async_wait_for(lambda: len(rig.recorder.states) > count)
     assert all(changes for changes in rig.recorder.changes)
     assert [c for c in rig.recorder.changes[count:] if "status" in c] == [frozenset({"status"})]
+
+
+async def test_cover_art_is_not_a_video_track(make_rig, tmp_path: Path) -> None:
+    from support import embed_cover
+
+    song = embed_cover(make_tone(tmp_path / "covered.flac", 3, tags={"TITLE": "Covered"}))
+    rig = await make_rig([song])
+    await playing(rig, "Covered")
+    await async_wait_for(lambda: rig.player._file_ready, what="the file open")
+    await asyncio.sleep(0.1)
+    assert rig.controller.state.track.media_type == "music"
+    assert any(t.get("albumart") for t in rig.player._mpv.track_list)  # mpv saw the cover
