@@ -1,12 +1,14 @@
-"""Fixtures for the MPRIS tests: a private session bus, and the surface on a fake target."""
+"""Fixtures for the MPRIS tests: the surface on a fake target, and the real daemon."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
-from mpris_helpers import FakeTarget, MprisClient, RecordingSink, make_tracks
+from mpris_helpers import FakeTarget, MprisClient, RecordingSink, make_tracks, title, until
+from support import DaemonProcess, make_album
 
 from headunit.component import Context
 from headunit.config import Config
@@ -47,3 +49,32 @@ async def surface(session_bus: str) -> AsyncIterator[Surface]:
     yield Surface(target, controller, server, client, sink, shutdowns)
     await client.close()
     await server.stop()
+
+
+# The real daemon ----------------------------------------------------------------------
+
+NAME = "org.mpris.MediaPlayer2.headunit"
+Start = Callable[..., DaemonProcess]
+
+
+@pytest.fixture
+def music(tmp_path: Path) -> list[Path]:
+    """Three tagged 20-second FLAC tracks (long enough to pause and seek in)."""
+    return make_album(tmp_path / "music" / "Album", ["One", "Two", "Three"], seconds=20.0)
+
+
+@pytest.fixture
+def daemon(start_daemon: Start, music: list[Path]) -> DaemonProcess:
+    """`headunit run` on the album; with no resume state it starts playing track One."""
+    return start_daemon([music[0].parent])
+
+
+@pytest.fixture
+async def client(daemon: DaemonProcess, dbus_session: str) -> AsyncIterator[MprisClient]:
+    """A dbus-fast client of the real daemon, once track One plays; no signals yet."""
+    client = await MprisClient.connect(dbus_session, NAME)
+    await until(client, "PlaybackStatus", lambda s: s == "Playing")
+    assert await title(client) == "One"
+    client.signals.clear()
+    yield client
+    await client.close()

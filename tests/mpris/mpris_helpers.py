@@ -248,3 +248,21 @@ class RecordingSink:
 
     def seeked(self, state: PlayerState) -> None:
         self.seeks.append(state)
+
+
+async def until(client: MprisClient, prop: str, check: Callable[[Any], bool]) -> Any:
+    """Re-read `prop` until `check` accepts it (the daemon is another process)."""
+    for _ in range(500):
+        if check(value := await client.value(prop)):
+            return value
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{prop} stayed {value!r}")
+
+
+async def title(client: MprisClient) -> str:
+    meta = await until(client, "Metadata", lambda m: "xesam:title" in m)
+    return meta["xesam:title"].value
+
+
+async def trackid(client: MprisClient) -> str:
+    return (await client.value("Metadata"))["mpris:trackid"].value

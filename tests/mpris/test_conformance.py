@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
+from conftest import NAME, Start
 from dbus_fast import MessageType
-from mpris_helpers import PLAYER, ROOT, MprisClient
-from support import DaemonProcess, make_album, make_tone
+from mpris_helpers import PLAYER, ROOT, MprisClient, title, trackid, until
+from support import DaemonProcess, make_tone
 
-NAME = "org.mpris.MediaPlayer2.headunit"
 INT32 = 2**31
 
 ROOT_TYPES = {
@@ -61,43 +59,6 @@ METADATA_TYPES = {
     "xesam:discNumber": "i",
 }
 
-Start = Callable[..., DaemonProcess]
-
-
-@pytest.fixture
-def music(tmp_path: Path) -> list[Path]:
-    """Three tagged 20-second FLAC tracks (long enough to pause and seek in)."""
-    return make_album(tmp_path / "music" / "Album", ["One", "Two", "Three"], seconds=20.0)
-
-
-@pytest.fixture
-def daemon(start_daemon: Start, music: list[Path]) -> DaemonProcess:
-    return start_daemon([music[0].parent])
-
-
-async def until(client: MprisClient, prop: str, check: Callable[[Any], bool]) -> Any:
-    """Re-read `prop` until `check` accepts it (the daemon is another process)."""
-    for _ in range(500):
-        if check(value := await client.value(prop)):
-            return value
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{prop} stayed {value!r}")
-
-
-async def title(client: MprisClient) -> str:
-    meta = await until(client, "Metadata", lambda m: "xesam:title" in m)
-    return meta["xesam:title"].value
-
-
-@pytest.fixture
-async def client(daemon: DaemonProcess, dbus_session: str) -> AsyncIterator[MprisClient]:
-    client = await MprisClient.connect(dbus_session, NAME)
-    await until(client, "PlaybackStatus", lambda s: s == "Playing")
-    assert await title(client) == "One"
-    client.signals.clear()
-    yield client
-    await client.close()
-
 
 async def pause_at_start(client: MprisClient) -> None:
     await client.ok("Pause")
@@ -105,10 +66,6 @@ async def pause_at_start(client: MprisClient) -> None:
     await client.ok("SetPosition", "ox", (await trackid(client)), 0)
     await client.wait_for(client.seeks)  # that Seeked is in: the next ones are the test's
     client.signals.clear()
-
-
-async def trackid(client: MprisClient) -> str:
-    return (await client.value("Metadata"))["mpris:trackid"].value
 
 
 # 1. bus name -------------------------------------------------------------------------
