@@ -22,15 +22,16 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def stand_in(unit: str, tmp_path: Path) -> Path:
-    exe = tmp_path / "bin" / "headunit"
+def stand_in(unit: str, tmp_path: Path, installed: str = INSTALLED_EXEC) -> Path:
+    """A copy of `unit` whose ExecStart= program is a stand-in that exists here."""
+    exe = tmp_path / "bin" / Path(installed).name
     exe.parent.mkdir(exist_ok=True)
     exe.write_text("#!/bin/sh\n")
     exe.chmod(0o755)
     text = (UNITS / unit).read_text()
-    assert INSTALLED_EXEC in text
+    assert installed in text
     copy = tmp_path / unit
-    copy.write_text(text.replace(INSTALLED_EXEC, str(exe)))
+    copy.write_text(text.replace(installed, str(exe)))
     return copy
 
 
@@ -58,11 +59,15 @@ def test_system_unit_verifies(tmp_path: Path) -> None:
     assert verify(stand_in("headunit.service", tmp_path)) == "exit 0:"
 
 
-def test_user_unit_verifies(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("unit", "program"),
+    [("headunit-user.service", INSTALLED_EXEC), ("mpris-proxy.service", "/usr/bin/mpris-proxy")],
+)
+def test_user_units_verify(unit: str, program: str, tmp_path: Path) -> None:
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
     env = {"PATH": "/usr/bin:/bin", "XDG_RUNTIME_DIR": str(runtime), "HOME": str(tmp_path)}
-    assert verify(stand_in("headunit-user.service", tmp_path), "--user", env=env) == "exit 0:"
+    assert verify(stand_in(unit, tmp_path, program), "--user", env=env) == "exit 0:"
 
 
 @pytest.mark.parametrize("unit", ["headunit.service", "headunit-user.service"])
