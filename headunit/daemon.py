@@ -15,7 +15,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from headunit import link, media, resume, systemd
+from headunit import keys, link, media, resume, systemd
 from headunit.component import Component, Context
 from headunit.config import Config, ConfigError, PlayerConfig, resolve
 from headunit.controller import Controller
@@ -43,6 +43,7 @@ class Part:
 PARTS = (
     Part("mpris", ("mpris",), mpris_server.create),
     Part("link", ("backend",), link.create),
+    Part("keys", ("keys",), keys.create),
     Part("systemd", (), systemd.create),
 )
 
@@ -56,7 +57,7 @@ async def build_player(config: Config, store: Store) -> Player:
         store.set_aside(f"is stale: {exc}")
         plan = resume.plan(None, scanned, config.player.resume)
     _log_plan(plan, config.player)
-    player = Player(config.player, plan)
+    player = Player(config.player, plan, art_dir=config.state.dir / "art")
     await player.start()
     return player
 

@@ -19,10 +19,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import mpv
 
+from headunit.artwork import find_art
 from headunit.config import PlayerConfig
 from headunit.media import SUPPORTED_URI_SCHEMES, expand, is_stream
 from headunit.model import Command, CommandError, CommandName, LoopMode
@@ -70,8 +72,9 @@ def mpv_options(config: PlayerConfig) -> dict[str, Any]:
 
 
 class Player:
-    def __init__(self, config: PlayerConfig, plan: Plan) -> None:
+    def __init__(self, config: PlayerConfig, plan: Plan, art_dir: Path) -> None:
         self._config = config
+        self._art_dir = art_dir  # where embedded covers are extracted, once each
         self._queue: Queue = plan.queue
         self._plan = plan
         self._mpv: mpv.MPV | None = None
@@ -307,14 +310,20 @@ class Player:
             disc_number=info.disc_number,
             duration=info.duration,
             media_type=info.media_type,
+            art_url=info.art_url,
         )
 
     async def _info(self, uri: str) -> TrackInfo:
         info = self._infos.get(uri)
         if info is None:
-            info = await asyncio.to_thread(describe, uri)
+            info = await asyncio.to_thread(self._describe, uri)
             self._infos[uri] = info
         return info
+
+    def _describe(self, uri: str) -> TrackInfo:
+        """Tags and cover of one entry; blocking file I/O, run in a worker thread."""
+        info = describe(uri)
+        return replace(info, art_url=find_art(uri, self._art_dir)) if not is_stream(uri) else info
 
     async def _prefetch_neighbours(self) -> None:
         """Read the tags of the tracks a skip would go to, so the skip announces at once."""

@@ -30,6 +30,7 @@ class TrackInfo:
     disc_number: int | None = None
     duration: float | None = None
     media_type: MediaType = "music"
+    art_url: str | None = None  # file:// URI of the cover, filled in by the player
 
 
 def title_from_name(uri: str) -> str:

@@ -105,13 +105,14 @@ class Rig:
 
 
 @pytest.fixture
-async def make_rig() -> AsyncIterator[Callable[..., Any]]:
+async def make_rig(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     """Build the real player (libmpv, ao=null) on given media, with a controller."""
     players: list[Player] = []
 
     async def build(media: list[str | Path], **player_options: Any) -> Rig:
         options = {"audio_output": "null", "startup_volume_max": 100, **player_options}
-        player = Player(PlayerConfig(**options), plan(None, scan([str(m) for m in media]), "off"))
+        queue = plan(None, scan([str(m) for m in media]), "off")
+        player = Player(PlayerConfig(**options), queue, art_dir=tmp_path / "art")
         controller = Controller(player)
         recorder = Recorder()
         controller.subscribe(recorder)

@@ -220,3 +220,15 @@ async def test_cover_art_is_not_a_video_track(make_rig, tmp_path: Path) -> None:
     await asyncio.sleep(0.1)
     assert rig.controller.state.track.media_type == "music"
     assert any(t.get("albumart") for t in rig.player._mpv.track_list)  # mpv saw the cover
+
+
+async def test_the_embedded_cover_is_offered_as_a_file_uri(make_rig, tmp_path: Path) -> None:
+    from support import embed_cover
+
+    song = embed_cover(make_tone(tmp_path / "covered.flac", 3, tags={"TITLE": "Covered"}))
+    rig = await make_rig([song])
+    await playing(rig, "Covered")
+    art = rig.controller.state.track.art_url
+    assert art is not None
+    assert art.startswith("file://")
+    assert Path(art.removeprefix("file://")).read_bytes().startswith(b"\x89PNG")
