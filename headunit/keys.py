@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from headunit.component import Context
-from headunit.config import Config, ConfigError, KeysConfig
+from headunit.config import ConfigError, KeysConfig
 from headunit.controller import Controller
 from headunit.model import Command, CommandError, CommandName
 
@@ -332,13 +332,6 @@ class Keys:
                 await task
         self._tasks.clear()
 
-    async def reload(self, config: Config) -> None:
-        """SIGHUP: a new key map, timings or device list; raises ConfigError when bad."""
-        keymap = parse_keymap(config.keys.map, self._codes)  # before stopping anything
-        await self.stop()
-        self._config, self._keymap = config.keys, keymap
-        await self.start()
-
     async def _execute(self) -> None:
         while True:
             command = await self._queue.get()
@@ -364,4 +357,10 @@ def create(context: Context) -> Keys | None:
         )
         return None
     codes = {name: code for name, code in evdev.ecodes.ecodes.items() if isinstance(code, int)}
-    return Keys(context.controller, config, EvdevSource, codes)
+    try:
+        return Keys(context.controller, config, EvdevSource, codes)
+    except ConfigError as exc:
+        # The music matters more than the keys: a typo in the key map (found only here,
+        # where evdev's names are known) must not stop the daemon, at start or reload.
+        log.error("keys: %s; steering-wheel keys are off", exc)
+        return None

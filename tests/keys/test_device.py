@@ -222,17 +222,13 @@ async def test_component_sends_commands_to_the_controller(device_path: Path) -> 
     await component.stop()
 
 
-async def test_reload_takes_a_new_key_map(device_path: Path) -> None:
-    ctx, recorder = context([str(device_path)])
-    plugs = Plugs()
-    component = keys.Keys(ctx.controller, ctx.config.keys, plugs, CODES)
-    await component.start()
-    await plugs.wait_open(1)
-    new = KeysConfig(devices=(str(device_path),), map={"KEY_PLAYPAUSE": "stop"})
-    await component.reload(Config(keys=new))
-    (await plugs.wait_open(2)).send(PLAYPAUSE, 1)
-    assert await wait_for(recorder.done, 1) == [Command(CommandName.STOP)]
-    await component.stop()
+def test_bad_key_name_turns_keys_off_not_the_daemon(caplog: pytest.LogCaptureFixture) -> None:
+    pytest.importorskip("evdev")
+    ctx, _ = context(["/dev/input/event0"])
+    bad = KeysConfig(devices=("/dev/input/event0",), map={"KEY_NEXTSONGG": "next"})
+    with caplog.at_level(logging.ERROR):
+        assert keys.create(Context(ctx.controller, Config(keys=bad), lambda: None)) is None
+    assert "keys.map.KEY_NEXTSONGG: unknown key name" in caplog.text
 
 
 def test_no_devices_no_component() -> None:
