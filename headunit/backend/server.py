@@ -17,6 +17,7 @@ import json
 import logging
 from typing import Any
 
+import engineio.json
 import socketio
 from aiohttp import web
 
@@ -150,8 +151,9 @@ class Backend:
     async def _rest_control(self, request: web.Request) -> web.Response:
         user_id = self._rest_user(request)
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            # engine.io's decoder: the same guard against huge integers as the sockets
+            body = await request.json(loads=engineio.json.loads)
+        except ValueError:
             return web.json_response({"error": "the body is not JSON"}, status=400)
         try:
             command = parse_command(body)
