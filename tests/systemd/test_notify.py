@@ -125,7 +125,7 @@ async def test_stalled_loop_stops_the_pings(
     await component.start()
     await wait_for(notify_env, "WATCHDOG", 2)
     # The loop is stuck on purpose: 15 pings are due, none may go out.
-    time.sleep(0.3)  # noqa: ASYNC251
+    time.sleep(0.3)
     assert notify_env.messages() == []
     await wait_for(notify_env, "WATCHDOG", 1)  # and they resume with the loop
     await component.stop()
