@@ -8,7 +8,7 @@ import time
 import aiohttp
 import jwt
 import pytest
-from conftest import KEY, sign
+from backend_helpers import KEY, sign
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 

@@ -1,136 +1,19 @@
-"""Fixtures for the link: a real reference backend on 127.0.0.1 port 0, a phone as a
-second Socket.IO client, and a small in-process player target (the real mpv player is
-exercised end to end in the daemon tests)."""
+"""Fixtures for the link tests: a real reference backend on 127.0.0.1 port 0, cars and
+phones started and stopped around each test (helpers in link_helpers.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
-import socketio
+from link_helpers import SECRET, Car, Phone, make_token, write_token
 
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, Running, serve
-from headunit.component import Context
-from headunit.config import Config, parse
-from headunit.controller import Controller
-from headunit.link import Link, RemoteMirror
-from headunit.model import Command, CommandError, CommandName
-from headunit.state import PlayerState, Status, Track
-
-SECRET = "test-secret-for-the-link-tests-0123456789"
-
-
-def make_token(user: Any, *, exp: float | None = None, secret: str = SECRET) -> str:
-    claims: dict[str, Any] = {"userId": user}
-    if exp is not None:
-        claims["exp"] = int(exp)
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
-async def wait_until(predicate: Callable[[], bool], within: float = 10.0) -> None:
-    """Poll `predicate` until true; fails the test if it never becomes true."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
-
-
-class FakePlayer:
-    """A Target that plays a three-track queue in memory and records every command."""
-
-    def __init__(self) -> None:
-        self.tracks = [
-            Track(
-                entry_id=i,
-                uri=f"file:///m/{i}.flac",
-                title=f"Song {i}",
-                artist=("Band",),
-                album="Album",
-                duration=180.0,
-                media_id=100 + i,
-            )
-            for i in range(3)
-        ]
-        self.index = 0
-        self.executed: list[Command] = []
-        self._state = PlayerState(
-            status=Status.PAUSED,
-            track=self.tracks[0],
-            can_play=True,
-            can_pause=True,
-            can_next=True,
-            can_previous=True,
-            can_seek=True,
-            queue_length=3,
-        ).with_position(0.0)
-        self._on_state: Callable[[PlayerState], None] = lambda s: None
-        self._on_seeked: Callable[[PlayerState], None] = lambda s: None
-
-    @property
-    def state(self) -> PlayerState:
-        return self._state
-
-    def position(self) -> float:
-        return self._state.position_at()
-
-    def bind(
-        self, on_state: Callable[[PlayerState], None], on_seeked: Callable[[PlayerState], None]
-    ) -> None:
-        self._on_state, self._on_seeked = on_state, on_seeked
-
-    async def execute(self, command: Command) -> None:
-        self.executed.append(command)
-        state, name = self._state, command.name
-        if name is CommandName.PLAY:
-            self._set(replace(state, status=Status.PLAYING).with_position(self.position()))
-        elif name is CommandName.PAUSE:
-            self._set(replace(state, status=Status.PAUSED).with_position(self.position()))
-        elif name in (CommandName.NEXT, CommandName.PREVIOUS):
-            step = 1 if name is CommandName.NEXT else -1
-            self.index = (self.index + step) % len(self.tracks)
-            self._set(replace(state, track=self.tracks[self.index]).with_position(0.0))
-        elif name is CommandName.SEEK:
-            self._state = state.with_position(min(float(command.value), 180.0))  # type: ignore[arg-type]
-            self._on_seeked(self._state)
-        elif name is CommandName.OPEN:
-            track = Track(entry_id=99, uri=str(command.value), title="Opened", duration=300.0)
-            self._set(replace(state, status=Status.PLAYING, track=track).with_position(0.0))
-        else:
-            raise CommandError(f"{name} is not supported by the fake player")
-
-    def _set(self, state: PlayerState) -> None:
-        self._state = state
-        self._on_state(state)
-
-
-def link_config(url: str, token_file: Path, **backend: Any) -> Config:
-    settings: dict[str, Any] = {
-        "url": url,
-        "token_file": str(token_file),
-        "backoff_min_seconds": 0.05,
-        "backoff_max_seconds": 0.3,
-        "auth_backoff_seconds": 1.0,
-        "heartbeat_seconds": 0.5,
-        "ping_seconds": 1.0,
-        "timeout_seconds": 1.0,
-        "device_name": "car",
-    }
-    settings.update(backend)
-    return parse({"backend": settings})
-
-
-def write_token(path: Path, token: str) -> Path:
-    path.write_text(token + "\n")
-    path.chmod(0o600)
-    return path
+from headunit.config import Config
+from headunit.link import RemoteMirror
 
 
 @pytest.fixture
@@ -143,21 +26,6 @@ async def backend() -> AsyncIterator[Running]:
 @pytest.fixture
 def token_file(tmp_path: Path) -> Path:
     return write_token(tmp_path / "token", make_token(7))
-
-
-class Car:
-    """A Link (the unit under test) around a controller, started and stopped for a test."""
-
-    def __init__(self, config: Config, mirror: RemoteMirror | None = None) -> None:
-        self.player = FakePlayer()
-        self.target = mirror if mirror is not None else self.player
-        self.controller = Controller(self.target)
-        context = Context(self.controller, config, lambda: None)
-        self.link = Link(context, mirror)
-
-    @property
-    def supervisor(self) -> Any:
-        return self.link.supervisor
 
 
 @pytest.fixture
@@ -173,23 +41,6 @@ async def make_car() -> AsyncIterator[Callable[..., Any]]:
     yield start
     for car in cars:
         await car.link.stop()
-
-
-class Phone:
-    """Another client of the user (a phone or the web app), recording what it receives."""
-
-    def __init__(self) -> None:
-        self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
-        self.states: list[dict[str, Any]] = []
-        self.commands: list[dict[str, Any]] = []
-        self.errors: list[Any] = []
-        self.sio.on("playback_state", self.states.append)
-        self.sio.on("carplay_command", self.commands.append)
-        self.sio.on("error", self.errors.append)
-
-    async def connect(self, url: str, token: str) -> Phone:
-        await self.sio.connect(url, auth={"token": token}, transports=["websocket"])
-        return self
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, link_config, make_token, wait_until, write_token
+from link_helpers import SECRET, link_config, make_token, wait_until, write_token
 
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, serve

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 import socketio
-from conftest import SECRET, Car, Phone, link_config, make_token, wait_until, write_token
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from link_helpers import SECRET, Car, Phone, link_config, make_token, wait_until, write_token
 
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, serve

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 import aiohttp
-from conftest import link_config, make_token, wait_until
+from link_helpers import link_config, make_token, wait_until
 
 from headunit.model import Command, CommandName
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import link_config, wait_until
+from link_helpers import link_config, wait_until
 
 from headunit.link import build_remote
 from headunit.model import Command, CommandError, CommandName, LoopMode

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-from conftest import link_config, make_token, wait_until
+from link_helpers import link_config, make_token, wait_until
 
 from headunit.link.token import TokenSource, read_claims
 from headunit.model import Command, CommandName
