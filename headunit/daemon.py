@@ -10,6 +10,7 @@ the music.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from collections.abc import Callable
@@ -118,16 +119,32 @@ class Components:
             await self.start(changed)
 
 
+def _select_role(
+    config: Config, parts: tuple[Part, ...]
+) -> tuple[link.RemoteMirror | None, tuple[Part, ...]]:
+    """The remote role (backend.role = "remote"): the target is a mirror of the phone,
+    built before the controller, and the link is created around it. A role change
+    takes a restart (a reload keeps the running role)."""
+    if config.backend.role != "remote" or not config.backend.url:
+        return None, parts
+    mirror = link.build_remote(config)
+    create = functools.partial(link.create, mirror=mirror)
+    return mirror, tuple(replace(p, create=create) if p.name == "link" else p for p in parts)
+
+
 async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
     """Run until SIGTERM/SIGINT or a shutdown request; `parts` lets the demo add its own."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     store = Store(config.state.dir)
-    player = await build_player(config, store)
-    controller = Controller(player)
-    store_sink = StoreSink(store, player.resume_snapshot, config.state.save_seconds)
-    controller.subscribe(store_sink)
-    store_sink.start(playing=controller.state.status is Status.PLAYING)
+    mirror, parts = _select_role(config, parts)
+    player = await build_player(config, store) if mirror is None else None
+    controller = Controller(mirror if player is None else player)
+    store_sink = None
+    if player is not None:  # the remote role plays nothing, so it has nothing to resume
+        store_sink = StoreSink(store, player.resume_snapshot, config.state.save_seconds)
+        controller.subscribe(store_sink)
+        store_sink.start(playing=controller.state.status is Status.PLAYING)
     components = Components(Context(controller, config, stop.set), parts)
     reloads: set[asyncio.Task[None]] = set()
 
@@ -148,15 +165,17 @@ async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
         for task in reloads:
             task.cancel()
         await components.stop()
-        await store_sink.close()
-        await player.close()
+        if store_sink is not None:
+            await store_sink.close()
+        if player is not None:
+            await player.close()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
     log.info("stopped")
     return 0
 
 
-async def _reload(components: Components, player: Player) -> None:
+async def _reload(components: Components, player: Player | None) -> None:
     """SIGHUP: read the config again; on error keep the running one (and say why)."""
     source = components.context.config.source
     try:
@@ -164,6 +183,7 @@ async def _reload(components: Components, player: Player) -> None:
     except ConfigError as exc:
         log.error("reload refused, keeping the running configuration: %s", exc)
         return
-    player.reconfigure(config.player)
+    if player is not None:
+        player.reconfigure(config.player)
     await components.reload(config)
     log.info("configuration reloaded from %s", config.source or "defaults")

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import jwt
 import socketio
 
@@ -159,3 +160,22 @@ class Phone:
     async def connect(self, url: str, token: str) -> Phone:
         await self.sio.connect(url, auth={"token": token}, transports=["websocket"])
         return self
+
+
+async def rest(url: str, user: int, body: object) -> tuple[int, object]:
+    """POST /api/carplay/control as `user`; the status and the JSON answer."""
+    headers = {"Authorization": f"Bearer {make_token(user)}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{url}/api/carplay/control", json=body, headers=headers) as resp,
+    ):
+        return resp.status, await resp.json()
+
+
+async def now_playing(url: str, user: int = 7) -> object:
+    headers = {"Authorization": f"Bearer {make_token(user)}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{url}/api/carplay/now-playing", headers=headers) as resp,
+    ):
+        return await resp.json()

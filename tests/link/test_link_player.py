@@ -5,28 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import aiohttp
-from link_helpers import link_config, make_token, wait_until
+from link_helpers import link_config, now_playing, rest, wait_until
 
 from headunit.model import Command, CommandName
-
-
-async def rest(url: str, user: int, body: object) -> tuple[int, object]:
-    headers = {"Authorization": f"Bearer {make_token(user)}"}
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(f"{url}/api/carplay/control", json=body, headers=headers) as resp,
-    ):
-        return resp.status, await resp.json()
-
-
-async def now_playing(url: str, user: int = 7) -> object:
-    headers = {"Authorization": f"Bearer {make_token(user)}"}
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(f"{url}/api/carplay/now-playing", headers=headers) as resp,
-    ):
-        return await resp.json()
 
 
 async def test_state_is_published_on_connect_with_user_device_and_time(

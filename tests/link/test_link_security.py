@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
-from link_helpers import link_config, make_token, wait_until
+from link_helpers import link_config, make_token, rest, wait_until
 
 from headunit.link.token import TokenSource, read_claims
 from headunit.model import Command, CommandName
-
-
-async def post(url: str, user: int, body: object) -> int:
-    headers = {"Authorization": f"Bearer {make_token(user)}"}
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(f"{url}/api/carplay/control", json=body, headers=headers) as resp,
-    ):
-        return resp.status
 
 
 async def test_user_8_never_reaches_user_7s_car(backend, token_file, make_car, make_phone):
@@ -37,8 +27,8 @@ async def test_user_8_never_reaches_user_7s_car(backend, token_file, make_car, m
             "deviceName": "intruder",
         },
     )
-    assert await post(backend.url, 8, {"command": "next", "value": None}) == 200
-    assert await post(backend.url, 8, {"command": "seek", "value": 99}) == 200
+    assert (await rest(backend.url, 8, {"command": "next", "value": None}))[0] == 200
+    assert (await rest(backend.url, 8, {"command": "seek", "value": 99}))[0] == 200
     # The owner's command arrives; had any of user 8's, it would have arrived before it.
     await owner.sio.emit("carplay_command", {"command": "pause"})
     await wait_until(lambda: bool(car.player.executed))

@@ -1,0 +1,139 @@
+"""End to end: the real daemon (mpv, MPRIS) against the reference backend.
+
+The backend runs in the test's loop; the daemon is a process of its own, started from a
+thread so the backend keeps answering while the daemon starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from link_helpers import make_token, now_playing, rest, wait_until, write_token
+from support import make_album
+
+PHONE_STATE = {
+    "userId": 7,
+    "isPlaying": True,
+    "currentTime": 20.0,
+    "duration": 240.0,
+    "mediaId": 31,
+    "mediaTitle": "Phone Song",
+    "mediaArtist": "Phone Artist",
+    "mediaAlbum": "Phone Album",
+    "mediaType": "music",
+    "deviceName": "phone",
+}
+
+
+async def playerctl(*args: str) -> str:
+    """`playerctl -p headunit ARGS`, from the loop (a blocking run would stall the backend)."""
+    proc = await asyncio.create_subprocess_exec(
+        "playerctl",
+        "-p",
+        "headunit",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    return out.decode().strip()
+
+
+async def eventually(check: Any, within: float = 10.0) -> None:
+    """Poll an async `check` until it returns true."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def car_daemon(tmp_path: Path, start_daemon: Any, backend: Any) -> Any:
+    token = make_token(7)
+    token_file = write_token(tmp_path / "token", token)
+    music = tmp_path / "music" / "Long"
+    make_album(music, ["One", "Two", "Three", "Four"], seconds=60.0)
+
+    async def start(**backend_keys: Any) -> Any:
+        keys = {
+            "url": backend.url,
+            "token_file": str(token_file),
+            "device_name": "car",
+            "backoff_min_seconds": 0.05,
+            "backoff_max_seconds": 0.5,
+            "timeout_seconds": 5.0,
+            **backend_keys,
+        }
+        daemon = await asyncio.to_thread(start_daemon, [music], {"backend": keys})
+        daemon.token = token
+        return daemon
+
+    return start
+
+
+def cached(backend: Any) -> dict[str, Any]:
+    return backend.backend.cached(7) or {}
+
+
+async def test_rest_commands_change_what_the_car_plays(car_daemon, backend):
+    daemon = await car_daemon()
+    await wait_until(lambda: cached(backend).get("mediaTitle") == "One")
+    await rest(backend.url, 7, {"command": "next", "value": None})
+    await wait_until(lambda: cached(backend).get("mediaTitle") == "Two")
+    assert await playerctl("metadata", "title") == "Two"
+    await rest(backend.url, 7, {"command": "pause", "value": None})
+    await wait_until(lambda: cached(backend).get("isPlaying") is False)
+    assert await playerctl("status") == "Paused"
+    await rest(backend.url, 7, {"command": "seek", "value": 42})
+    await wait_until(lambda: cached(backend).get("currentTime", 0) >= 41.5)
+    assert abs(float(await playerctl("position")) - 42) < 0.5
+    await rest(backend.url, 7, {"command": "play", "value": None})
+    await wait_until(lambda: cached(backend).get("isPlaying") is True)
+    assert await playerctl("status") == "Playing"
+    state = await now_playing(backend.url)
+    assert (state["mediaTitle"], state["userId"], state["deviceName"]) == ("Two", 7, "car")
+    assert 41.5 <= state["currentTime"] < 50
+    assert state["duration"] == pytest.approx(60, abs=0.5)
+    assert daemon.token not in daemon.log()
+
+
+async def test_mpris_changes_reach_the_backend(car_daemon, backend):
+    await car_daemon()
+    await wait_until(lambda: cached(backend).get("mediaTitle") == "One")
+    await playerctl("next")
+    await wait_until(lambda: cached(backend).get("mediaTitle") == "Two")
+    await playerctl("pause")
+    await wait_until(lambda: cached(backend).get("isPlaying") is False)
+    await playerctl("position", "30")
+    await wait_until(lambda: cached(backend).get("currentTime", 0) >= 29.5)
+
+
+async def test_remote_role_mirrors_the_phone(car_daemon, backend, make_phone):
+    daemon = await car_daemon(role="remote")
+    await wait_until(lambda: "connected to" in daemon.log())
+    phone = await make_phone(backend.url)
+    await phone.sio.emit("playback_state_update", PHONE_STATE)
+
+    async def shows_phone() -> bool:
+        return await playerctl("metadata", "title") == "Phone Song"
+
+    await eventually(shows_phone)
+    assert await playerctl("metadata", "artist") == "Phone Artist"
+    assert await playerctl("status") == "Playing"
+    first = float(await playerctl("position"))
+    await asyncio.sleep(0.5)
+    assert float(await playerctl("position")) > first >= 20.0
+    await playerctl("next")
+    await playerctl("pause")
+    await playerctl("position", "100")
+    await wait_until(lambda: len(phone.commands) == 3)
+    assert phone.commands == [
+        {"command": "next"},
+        {"command": "pause"},
+        {"command": "seek", "value": 100.0},
+    ]
+    assert "player only" not in daemon.log()
