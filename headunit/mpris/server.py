@@ -7,6 +7,8 @@ another process holds it (MPRIS rule 1), on the session bus or, with
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 
@@ -26,6 +28,8 @@ OBJECT_PATH = "/org/mpris/MediaPlayer2"
 NAME_PREFIX = "org.mpris.MediaPlayer2."
 IDENTITY = "headunit"
 _OWNED = (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER)
+RECONNECT_FIRST_SECONDS = 0.5
+RECONNECT_MAX_SECONDS = 30.0
 
 
 class MprisUnavailable(RuntimeError):
@@ -33,21 +37,25 @@ class MprisUnavailable(RuntimeError):
 
 
 class MprisServer:
-    def __init__(
-        self,
-        context: Context,
-        bus_address: str | None = None,
-    ) -> None:
+    def __init__(self, context: Context, bus_address: str | None = None) -> None:
         self._controller: Controller = context.controller
         self._config = context.config.mpris
         self._bus_address = bus_address
         self._root = RootInterface(IDENTITY, context.request_shutdown)
         self._player = PlayerInterface(self._controller)
-        self._frontend: MprisFrontend | None = None
+        self._frontend = MprisFrontend(self._player, self._controller.state)
         self._bus: MessageBus | None = None
+        self._watch: asyncio.Task[None] | None = None
         self.bus_name: str | None = None
 
     async def start(self) -> None:
+        self._bus = await self._connect()
+        self._controller.subscribe(self._frontend)
+        self._watch = asyncio.create_task(self._keep_connected(), name="mpris-bus")
+        log.info("MPRIS: %s on the %s bus", self.bus_name, self._config.bus)
+
+    async def _connect(self) -> MessageBus:
+        """Connect, export the object, take the name: one usable bus, or MprisUnavailable."""
         bus_type = BusType.SYSTEM if self._config.bus == "system" else BusType.SESSION
         try:
             bus = await MessageBus(bus_address=self._bus_address, bus_type=bus_type).connect()
@@ -55,19 +63,43 @@ class MprisServer:
             raise MprisUnavailable(
                 f"mpris: cannot connect to the {self._config.bus} bus: {exc}"
             ) from None
-        self._bus = bus
         # Export before taking the name: a client reacting to NameOwnerChanged at once
         # must find the object there.
         bus.export(OBJECT_PATH, self._root)
         bus.export(OBJECT_PATH, self._player)
-        self._frontend = MprisFrontend(self._player, self._controller.state)
-        self._controller.subscribe(self._frontend)
         try:
             self.bus_name = await self._claim_name(bus)
         except BaseException:
-            await self.stop()
+            bus.disconnect()
             raise
-        log.info("MPRIS: %s on the %s bus", self.bus_name, self._config.bus)
+        return bus
+
+    async def _keep_connected(self) -> None:
+        """Reconnect when the bus drops us: media keys must not die with one connection.
+
+        dbus-fast closes the connection on any socket error (EAGAIN on a full send
+        buffer included), and a session bus may restart; the daemon carries on.
+        """
+        while self._bus is not None:
+            try:
+                # Shielded: cancelling this watch must not cancel the bus's own future.
+                await asyncio.shield(self._bus.wait_for_disconnect())
+                reason = "closed"
+            except Exception as exc:
+                reason = repr(exc)
+            log.error("MPRIS: lost the %s bus (%s); reconnecting", self._config.bus, reason)
+            self._bus = await self._reconnect()
+            log.info("MPRIS: %s on the %s bus again", self.bus_name, self._config.bus)
+
+    async def _reconnect(self) -> MessageBus:
+        delay = RECONNECT_FIRST_SECONDS
+        while True:
+            try:
+                return await self._connect()
+            except MprisUnavailable as exc:
+                log.warning("%s; retrying in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RECONNECT_MAX_SECONDS)
 
     async def _claim_name(self, bus: MessageBus) -> str:
         preferred = NAME_PREFIX + self._config.name
@@ -86,13 +118,17 @@ class MprisServer:
         raise MprisUnavailable(f"mpris: cannot own {preferred} nor its .instance name")
 
     async def stop(self) -> None:
-        if self._frontend is not None:
-            self._controller.unsubscribe(self._frontend)
-            self._frontend = None
+        self._controller.unsubscribe(self._frontend)
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
         bus, self._bus = self._bus, None
         if bus is not None:
             bus.disconnect()
-            await bus.wait_for_disconnect()
+            with contextlib.suppress(Exception):
+                await bus.wait_for_disconnect()
 
 
 def create(context: Context) -> MprisServer:

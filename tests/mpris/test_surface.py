@@ -6,6 +6,8 @@ signals; test_conformance.py checks the same rules against the real daemon.
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from dataclasses import replace
 
 import pytest
@@ -270,3 +272,26 @@ async def test_a_stopped_server_leaves_the_bus(surface: Surface, session_bus: st
     reply = await other.bus_call("NameHasOwner", "s", "org.mpris.MediaPlayer2.headunit")
     assert reply.body == [False]
     await other.close()
+
+
+async def test_mpris_comes_back_after_losing_its_bus_connection(
+    surface: Surface, session_bus: str
+) -> None:
+    """dbus-fast drops the connection on any socket error (EAGAIN on a full send buffer
+    included); the server reconnects and takes its name again: media keys keep working."""
+    old_owner = surface.client.owner
+    bus = surface.server._bus
+    assert bus is not None
+    bus._sock.shutdown(socket.SHUT_RDWR)  # the connection breaks under the server
+    for _ in range(200):
+        reply = await surface.client.bus_call("GetNameOwner", "s", surface.server.bus_name)
+        if reply.message_type is MessageType.METHOD_RETURN and reply.body[0] != old_owner:
+            break
+        await asyncio.sleep(0.05)
+    again = await MprisClient.connect(session_bus, "org.mpris.MediaPlayer2.headunit")
+    try:
+        assert again.owner != old_owner
+        await again.ok("Play")
+        await again.wait_property("PlaybackStatus", "Playing")
+    finally:
+        await again.close()
