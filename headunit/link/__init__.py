@@ -18,10 +18,11 @@ from headunit.link.follow import Follower
 from headunit.link.peers import Peers
 from headunit.link.publisher import Publisher
 from headunit.link.remote import RemoteMirror
+from headunit.link.status import StatusFile, describe, read_status, status_path
 from headunit.link.supervisor import Supervisor
 from headunit.link.token import TokenSource
 
-__all__ = ["Link", "RemoteMirror", "build_remote", "create"]
+__all__ = ["Link", "RemoteMirror", "build_remote", "create", "describe", "read_status"]
 
 
 def build_remote(config: Config) -> RemoteMirror:
@@ -45,6 +46,11 @@ class Link:
         self._controller = context.controller
         self.supervisor = Supervisor(config, _tokens(config))
         self.peers = Peers(self.supervisor, config.device_name)
+        self._status_file = StatusFile(status_path(context.config.state.dir), self.status)
+        self.supervisor.on_connect(self._status_file.changed)
+        self.supervisor.on_disconnect(self._status_file.changed)
+        self.supervisor.on_problem(self._status_file.changed)
+        self.peers.listen(lambda peer: self._status_file.changed())
         self.role = "remote" if mirror is not None else "player"
         self.publisher: Publisher | None = None
         self.commands: CommandReceiver | None = None
@@ -72,6 +78,7 @@ class Link:
 
     async def stop(self) -> None:
         await self.supervisor.stop()
+        await self._status_file.stop()
         for part in (self.publisher, self.commands, self._follower):
             if part is not None:
                 await part.stop()

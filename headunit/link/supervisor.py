@@ -64,6 +64,7 @@ class Supervisor:
         self._handlers: dict[str, Callable[[Any], None]] = {}
         self._connect_callbacks: list[Callable[[], None]] = []
         self._disconnect_callbacks: list[Callable[[], None]] = []
+        self._problem_callbacks: list[Callable[[], None]] = []
         self._client: socketio.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._reported: set[str] = set()
@@ -83,6 +84,10 @@ class Supervisor:
 
     def on_disconnect(self, callback: Callable[[], None]) -> None:
         self._disconnect_callbacks.append(callback)
+
+    def on_problem(self, callback: Callable[[], None]) -> None:
+        """Called when the reason we are not connected changes (for the status)."""
+        self._problem_callbacks.append(callback)
 
     @property
     def connected(self) -> bool:
@@ -153,7 +158,10 @@ class Supervisor:
 
     def _report(self, outcome: Outcome, message: str) -> None:
         """Log each distinct problem once per outage, not once per attempt."""
-        self.problem = message
+        if message != self.problem:
+            self.problem = message
+            for callback in tuple(self._problem_callbacks):
+                callback()
         self._warn_once(f"backend {outcome.value}: {message}")
 
     def _warn_once(self, message: str) -> None:

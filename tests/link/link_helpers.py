@@ -121,7 +121,7 @@ def link_config(url: str, token_file: Path, **backend: Any) -> Config:
         "device_name": "car",
     }
     settings.update(backend)
-    return parse({"backend": settings})
+    return parse({"backend": settings, "state": {"dir": str(token_file.parent / "state")}})
 
 
 def write_token(path: Path, token: str) -> Path:

@@ -7,6 +7,7 @@ import logging
 
 from link_helpers import link_config, now_playing, rest, wait_until
 
+from headunit.link import describe, read_status
 from headunit.model import Command, CommandName
 
 
@@ -113,3 +114,31 @@ async def test_invalid_commands_are_logged_once_and_dropped(backend, token_file,
     assert len(dropped) == 4
     assert "unknown command 'explode'" in dropped[0].getMessage()
     assert car.supervisor.connected
+
+
+async def test_status_shows_the_connection_and_the_other_clients(
+    backend, token_file, make_car, make_phone
+):
+    car = await make_car(link_config(backend.url, token_file))
+    await wait_until(lambda: car.supervisor.connected)
+    phone = await make_phone(backend.url)
+    await phone.sio.emit(
+        "playback_state_update",
+        {
+            "userId": 7,
+            "isPlaying": True,
+            "currentTime": 61.0,
+            "duration": 200.0,
+            "mediaId": 9,
+            "mediaTitle": "Web Song",
+            "mediaArtist": "Web Artist",
+            "deviceName": "web app",
+        },
+    )
+    state_dir = token_file.parent / "state"
+    await wait_until(lambda: (read_status(state_dir) or {}).get("clients"))
+    lines = describe(read_status(state_dir))
+    assert lines[0].startswith(f"backend: connected to {backend.url} as user 7 (player role")
+    assert lines[1].startswith("  web app: playing Web Song by Web Artist at 6")
+    await car.link.stop()
+    assert read_status(state_dir) is None  # no daemon, no stale status
