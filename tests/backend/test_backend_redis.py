@@ -1,0 +1,86 @@
+"""Scale-out: two backend processes' worth of servers sharing rooms through a real redis."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+import socketio
+from backend_helpers import KEY, sign
+
+from headunit.backend.auth import Verifier
+from headunit.backend.server import Backend, serve
+
+pytest.importorskip("redis", reason="the redis extra is not installed")
+REDIS = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed")
+
+
+@pytest.fixture
+def redis_url(tmp_path) -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            REDIS,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            proc.poll()
+            assert proc.returncode is None, "redis-server exited"
+            time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+async def test_two_servers_share_the_users_rooms(redis_url, connect):
+    servers = [
+        await serve(
+            Backend(Verifier(KEY, "HS256"), client_manager=socketio.AsyncRedisManager(redis_url))
+        )
+        for _ in range(2)
+    ]
+    try:
+        car = await connect(servers[0].url, sign({"userId": 7}))
+        phone = await connect(servers[1].url, sign({"userId": 7}))
+        stranger = await connect(servers[1].url, sign({"userId": 8}))
+        await asyncio.sleep(0.3)  # the managers' pub/sub listeners subscribe
+        await phone.sio.emit("carplay_command", {"command": "next"})
+        await car.sio.emit(
+            "playback_state_update",
+            {"userId": 7, "isPlaying": True, "currentTime": 1.0, "duration": 9.0, "mediaId": 4},
+        )
+        for _ in range(500):
+            if car.got("carplay_command") and phone.got("playback_state"):
+                break
+            await asyncio.sleep(0.01)
+        assert car.got("carplay_command") == [{"command": "next"}]
+        assert phone.got("playback_state")[0]["mediaId"] == 4
+        assert stranger.events == []
+    finally:
+        for running in servers:
+            await running.stop()
