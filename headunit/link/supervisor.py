@@ -129,7 +129,12 @@ class Supervisor:
     async def _run(self) -> None:
         failures = 0
         while True:
-            outcome, lasted = await self._attempt()
+            try:
+                outcome, lasted = await self._attempt()
+            except Exception:
+                # A surprise from the client library must not end the link for good.
+                log.exception("backend link attempt failed unexpectedly")
+                outcome, lasted = Outcome.UNREACHABLE, 0.0
             if outcome in (Outcome.NO_TOKEN, Outcome.REFUSED):
                 failures = 0
                 await self._wait_for_token()

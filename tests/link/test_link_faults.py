@@ -17,6 +17,7 @@ from link_helpers import SECRET, link_config, make_token, wait_until, write_toke
 
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, serve
+from headunit.link.supervisor import backoff_delay
 from headunit.model import Command, CommandName
 from headunit.state import Status
 
@@ -206,3 +207,10 @@ async def test_tokens_never_reach_the_logs(backend, tmp_path, make_car, make_pho
     for token in (good, bad):
         for part in token.split("."):
             assert part not in text
+
+
+def test_backoff_is_full_jitter_doubling_up_to_the_cap():
+    ceilings = [backoff_delay(n, 0.5, 15.0, lambda: 1.0) for n in range(8)]
+    assert ceilings == [0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0]
+    assert backoff_delay(3, 0.5, 15.0, lambda: 0.0) == 0.0  # anywhere from zero: no lock-step
+    assert backoff_delay(10_000, 0.5, 15.0, lambda: 0.5) == 7.5  # no overflow after days
