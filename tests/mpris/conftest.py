@@ -78,3 +78,15 @@ async def client(daemon: DaemonProcess, dbus_session: str) -> AsyncIterator[Mpri
     client.signals.clear()
     yield client
     await client.close()
+
+
+@pytest.fixture
+async def idle_client(
+    start_daemon: Start, dbus_session: str, tmp_path: Path
+) -> AsyncIterator[MprisClient]:
+    """A client of the real daemon started on an empty media folder: no track at all."""
+    (tmp_path / "empty").mkdir()
+    start_daemon([tmp_path / "empty"])
+    client = await MprisClient.connect(dbus_session, NAME)
+    yield client
+    await client.close()

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from conftest import Surface
+from mpris_helpers import MprisClient, until
+from support import DaemonProcess
 
 from headunit.model import Command, CommandName, LoopMode
 
@@ -159,3 +161,19 @@ async def test_bad_arguments_are_usage_errors() -> None:
         status, _, err = await headunit(*args)
         assert status == 2, args
         assert "usage" in err
+
+
+async def test_verbs_against_the_real_daemon(client: MprisClient, daemon: DaemonProcess) -> None:
+    config = str(daemon.config_path)
+    status, out, _ = await headunit("status", "--json", "--config", config)
+    assert status == 0
+    info = json.loads(out)
+    assert (info["title"], info["artist"], info["status"]) == ("One", ["Test Artist"], "Playing")
+    assert info["volume"] == 60  # the start-up cap
+    assert (await headunit("next", "--config", config))[0] == 0
+    await until(client, "Metadata", lambda m: m["xesam:title"].value == "Two")
+    assert (await headunit("pause", "--config", config))[0] == 0
+    await client.wait_property("PlaybackStatus", "Paused")
+    status, out, _ = await headunit("status", "--config", config)
+    assert out.startswith("Paused: Two - Test Artist (Album)\n[")
+    assert "/ 0:20" in out
