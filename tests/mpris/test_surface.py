@@ -295,3 +295,18 @@ async def test_mpris_comes_back_after_losing_its_bus_connection(
         await again.wait_property("PlaybackStatus", "Playing")
     finally:
         await again.close()
+
+
+async def test_cover_art_and_url_are_file_uris(surface: Surface) -> None:
+    track = Track(
+        entry_id=7,
+        uri="/music/My Album/01 a b.flac",
+        title="Art",
+        art_url="file:///var/cache/headunit/art/0123.jpg",
+    )
+    surface.target.publish(track=track)
+    meta = await surface.client.value("Metadata")
+    assert meta["xesam:url"].value == "file:///music/My%20Album/01%20a%20b.flac"
+    assert meta["mpris:artUrl"].signature == "s"
+    assert meta["mpris:artUrl"].value == "file:///var/cache/headunit/art/0123.jpg"
+    assert "mpris:length" not in meta  # unknown length: left out, never 0 or negative
