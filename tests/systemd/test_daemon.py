@@ -157,13 +157,9 @@ def silent_backend() -> tuple[socket.socket, str]:
 
 def token_file(tmp_path: Path) -> Path:
     path = tmp_path / "token"
-    path.write_text(
-        jwt.encode(
-            {"userId": 7, "exp": time.time() + 3600},
-            "a test secret of at least 32 bytes",
-            algorithm="HS256",
-        )
-    )
+    claims = {"userId": 7, "exp": time.time() + 3600}
+    path.write_text(jwt.encode(claims, "a test secret of 32 bytes or more", algorithm="HS256"))
+    path.chmod(0o600)
     return path
 
 
