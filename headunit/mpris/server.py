@@ -49,8 +49,14 @@ class MprisServer:
         self.bus_name: str | None = None
 
     async def start(self) -> None:
-        self._bus = await self._connect()
+        # Subscribed first: a change while the name is being claimed is not lost (with
+        # no bus yet, the frontend's signals go nowhere, but it keeps count).
         self._controller.subscribe(self._frontend)
+        try:
+            self._bus = await self._connect()
+        except BaseException:
+            self._controller.unsubscribe(self._frontend)
+            raise
         self._watch = asyncio.create_task(self._keep_connected(), name="mpris-bus")
         log.info("MPRIS: %s on the %s bus", self.bus_name, self._config.bus)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from support import DBusDaemon
 from headunit.component import Context
 from headunit.config import parse
 from headunit.controller import Controller
-from headunit.mpris.server import MprisServer
+from headunit.mpris.server import MprisServer, MprisUnavailable
 
 POLICY = Path(__file__).parents[2] / "systemd" / "org.mpris.MediaPlayer2.headunit.conf"
 NAME = "org.mpris.MediaPlayer2.headunit"
@@ -161,3 +162,16 @@ async def test_anyone_may_call_the_player_on_the_system_bus(
             assert "AccessDenied" in out
     finally:
         await server.stop()
+
+
+@pytest.mark.skipif(ME == "headunit", reason="the test user is the service user")
+async def test_a_refused_name_stops_the_start_with_the_reason(
+    shipped_policy_bus: DBusDaemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", shipped_policy_bus.address)
+    controller = Controller(FakeTarget(make_tracks(1)))
+    config = parse({"mpris": {"bus": "system"}})
+    server = MprisServer(Context(controller, config, lambda: None))
+    with pytest.raises(MprisUnavailable, match=re.escape(f"refuses {NAME}")):
+        await server.start()
+    assert controller._sinks == []  # nothing left subscribed
