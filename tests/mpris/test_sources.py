@@ -92,3 +92,14 @@ async def test_mpris_and_controller_give_the_same_state_and_reach_every_sink(
     assert {"track", "status", "volume", "loop"} <= seen
     signalled = set().union(*(c.keys() for c in watcher.changes()))
     assert {"Metadata", "PlaybackStatus", "Volume", "LoopStatus"} <= signalled
+
+
+async def test_a_seek_from_the_backend_is_seeked_on_mpris(served: Callable[[], Any]) -> None:
+    rig, client = await served()
+    await rig.controller.execute(Command(C.PAUSE), source="backend")
+    await client.wait_property("PlaybackStatus", "Paused")
+    await rig.controller.execute(Command(C.SEEK, 12.0), source="backend")
+    (reached,) = await client.wait_for(client.seeks)
+    assert abs(reached - 12_000_000) < 500_000  # where mpv landed (ao=null reads early)
+    (heard,) = rig.recorder.seeks  # the other sink heard the same jump
+    assert abs(heard.position * 1_000_000 - reached) < 1
