@@ -193,7 +193,7 @@ async def status(remote: Remote, args: argparse.Namespace) -> None:
 
 
 async def follow(remote: Remote, as_json: bool) -> None:
-    """Print again on every PropertiesChanged/Seeked; return when the daemon leaves."""
+    """Print again on every PropertiesChanged/Seeked; end (exit 69) when the daemon leaves."""
     changes: asyncio.Queue[bool] = asyncio.Queue()
     (owner,) = await remote.bus_call("GetNameOwner", "s", [remote.name])
 
