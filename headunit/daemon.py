@@ -15,8 +15,9 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from headunit import keys, link, media, resume, systemd
+from headunit import keys, logs, media, resume, systemd
 from headunit.component import Component, Context
 from headunit.config import Config, ConfigError, PlayerConfig, resolve
 from headunit.controller import Controller
@@ -24,6 +25,9 @@ from headunit.mpris import server as mpris_server
 from headunit.player import Player
 from headunit.state import Status
 from headunit.store import Store, StoreSink
+
+if TYPE_CHECKING:
+    from headunit.link import RemoteMirror
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +44,20 @@ class Part:
     create: Callable[[Context], Component | None]
 
 
+def create_link(context: Context) -> Component | None:
+    """The backend link, imported only when configured: Socket.IO, aiohttp and PyJWT
+    cost a standalone car about 25 MiB it has no use for."""
+    if not context.config.backend.url:
+        return None
+    from headunit import link
+
+    return link.create(context)
+
+
 # Started in this order, stopped in reverse.
 PARTS = (
     Part("mpris", ("mpris",), mpris_server.create),
-    Part("link", ("backend",), link.create),
+    Part("link", ("backend",), create_link),
     Part("keys", ("keys",), keys.create),
     Part("systemd", (), systemd.create),
 )
@@ -121,12 +135,14 @@ class Components:
 
 def _select_role(
     config: Config, parts: tuple[Part, ...]
-) -> tuple[link.RemoteMirror | None, tuple[Part, ...]]:
+) -> tuple[RemoteMirror | None, tuple[Part, ...]]:
     """The remote role (backend.role = "remote"): the target is a mirror of the phone,
     built before the controller, and the link is created around it. A role change
     takes a restart (a reload keeps the running role)."""
     if config.backend.role != "remote" or not config.backend.url:
         return None, parts
+    from headunit import link
+
     mirror = link.build_remote(config)
     create = functools.partial(link.create, mirror=mirror)
     return mirror, tuple(replace(p, create=create) if p.name == "link" else p for p in parts)
@@ -183,6 +199,7 @@ async def _reload(components: Components, player: Player | None) -> None:
     except ConfigError as exc:
         log.error("reload refused, keeping the running configuration: %s", exc)
         return
+    logs.setup(config.log.level)
     if player is not None:
         player.reconfigure(config.player)
     await components.reload(config)
