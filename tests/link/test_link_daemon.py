@@ -28,7 +28,7 @@ PHONE_STATE = {
 }
 
 
-async def playerctl(*args: str) -> str:
+async def playerctl(*args: str, check: bool = True) -> str:
     """`playerctl -p headunit ARGS`, from the loop (a blocking run would stall the backend)."""
     proc = await asyncio.create_subprocess_exec(
         "playerctl",
@@ -39,7 +39,7 @@ async def playerctl(*args: str) -> str:
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
+    assert proc.returncode == 0 or not check, err.decode()
     return out.decode().strip()
 
 
@@ -119,7 +119,8 @@ async def test_remote_role_mirrors_the_phone(car_daemon, backend, make_phone):
     await phone.sio.emit("playback_state_update", PHONE_STATE)
 
     async def shows_phone() -> bool:
-        return await playerctl("metadata", "title") == "Phone Song"
+        # Before the phone's state arrives there is no track, and playerctl exits 1.
+        return await playerctl("metadata", "title", check=False) == "Phone Song"
 
     await eventually(shows_phone)
     assert await playerctl("metadata", "artist") == "Phone Artist"
