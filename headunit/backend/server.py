@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import engineio.json
@@ -99,29 +100,34 @@ class Backend:
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._users.pop(sid, None)
 
-    async def _on_playback_state_update(self, sid: str, data: Any = None) -> None:
+    async def _validated(
+        self, sid: str, data: Any, parse: Callable[[Any], Any], what: str
+    ) -> tuple[int, Any] | None:
+        """The socket's user and the parsed payload; or an `error` event, and None."""
         user_id = self._users.get(sid)
         if user_id is None:
-            return
+            return None
         try:
-            state = parse_playback_state(data)
+            return user_id, parse(data)
         except CommandError as exc:
-            await self.sio.emit("error", {"message": f"invalid playback state: {exc}"}, to=sid)
+            await self.sio.emit("error", {"message": f"invalid {what}: {exc}"}, to=sid)
+            return None
+
+    async def _on_playback_state_update(self, sid: str, data: Any = None) -> None:
+        valid = await self._validated(sid, data, parse_playback_state, "playback state")
+        if valid is None:
             return
+        user_id, state = valid
         # The socket's user, never the one the payload claims.
         wire = dataclasses.replace(state, userId=user_id).to_wire()
         self._cache[user_id] = wire
         await self.sio.emit("playback_state", wire, room=_room(user_id), skip_sid=sid)
 
     async def _on_carplay_command(self, sid: str, data: Any = None) -> None:
-        user_id = self._users.get(sid)
-        if user_id is None:
+        valid = await self._validated(sid, data, parse_command, "command")
+        if valid is None:
             return
-        try:
-            command = parse_command(data)
-        except CommandError as exc:
-            await self.sio.emit("error", {"message": f"invalid command: {exc}"}, to=sid)
-            return
+        user_id, command = valid
         await self.sio.emit("carplay_command", command.to_wire(), room=_room(user_id), skip_sid=sid)
 
     async def _on_ping(self, sid: str, data: Any = None) -> None:

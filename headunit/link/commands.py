@@ -8,10 +8,10 @@ command never stalls the connection and `next, next, pause` is never reordered.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from headunit.controller import Controller
+from headunit.link.background import Background
 from headunit.link.supervisor import Supervisor
 from headunit.model import Command, CommandError, parse_command
 
@@ -20,11 +20,13 @@ log = logging.getLogger(__name__)
 QUEUE_LIMIT = 64  # a flood beyond this is dropped, not buffered without bound
 
 
-class CommandReceiver:
+class CommandReceiver(Background):
+    task_name = "backend-commands"
+
     def __init__(self, controller: Controller, supervisor: Supervisor) -> None:
+        super().__init__()
         self._controller = controller
         self._queue: asyncio.Queue[Command] = asyncio.Queue(QUEUE_LIMIT)
-        self._task: asyncio.Task[None] | None = None
         self.rejected = 0
         supervisor.on("carplay_command", self.received)
 
@@ -44,15 +46,6 @@ class CommandReceiver:
                 command.name,
                 QUEUE_LIMIT,
             )
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="backend-commands")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _run(self) -> None:
         while True:

@@ -9,12 +9,12 @@ offline: the state sent on reconnect is simply the latest one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
 
 from headunit.controller import Controller
+from headunit.link.background import Background
 from headunit.link.supervisor import Supervisor
 from headunit.model import PlaybackState
 from headunit.state import PlayerState, Status
@@ -45,12 +45,15 @@ def wire_state(state: PlayerState, position: float, user_id: int, device: str) -
     )
 
 
-class Publisher:
+class Publisher(Background):
     """A StateSink: marks the state dirty; one task sends, so bursts coalesce."""
+
+    task_name = "backend-publisher"
 
     def __init__(
         self, controller: Controller, supervisor: Supervisor, device: str, heartbeat: float
     ) -> None:
+        super().__init__()
         self._controller = controller
         self._supervisor = supervisor
         self._device = device
@@ -58,7 +61,6 @@ class Publisher:
         self._dirty = asyncio.Event()
         self._force = False
         self._last: dict[str, Any] | None = None
-        self._task: asyncio.Task[None] | None = None
         self.sent = 0  # updates sent since start (for the benchmark and status)
         supervisor.on_connect(self._resend)
 
@@ -74,15 +76,6 @@ class Publisher:
     def _resend(self) -> None:
         self._force = True
         self._dirty.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="backend-publisher")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _run(self) -> None:
         while True:

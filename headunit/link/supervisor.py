@@ -22,6 +22,7 @@ import aiohttp
 import socketio
 
 from headunit.config import BackendConfig
+from headunit.link.background import Background
 from headunit.link.token import Token, TokenProblem, TokenSource
 
 log = logging.getLogger(__name__)
@@ -51,13 +52,16 @@ def _message(data: object) -> str:
     return str(data)[:200]
 
 
-class Supervisor:
+class Supervisor(Background):
+    task_name = "backend-link"
+
     def __init__(
         self,
         config: BackendConfig,
         tokens: TokenSource,
         rand: Callable[[], float] = random.random,
     ) -> None:
+        super().__init__()
         self._config = config
         self._tokens = tokens
         self._rand = rand
@@ -66,7 +70,6 @@ class Supervisor:
         self._disconnect_callbacks: list[Callable[[], None]] = []
         self._problem_callbacks: list[Callable[[], None]] = []
         self._client: socketio.AsyncClient | None = None
-        self._task: asyncio.Task[None] | None = None
         self._reported: set[str] = set()
         self.token: Token | None = None
         self.rtt: float | None = None  # seconds, from the last ping/pong
@@ -116,16 +119,6 @@ class Supervisor:
         }
 
     # -- lifecycle ----------------------------------------------------------------------
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="backend-link")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
     async def _run(self) -> None:
         failures = 0
         while True:

@@ -78,7 +78,12 @@ def expected(item: object) -> Command | None:
 
 # Each example is a socket round trip: shrinking a failure would take many minutes, and
 # the failing batch of 50 is readable as it is.
-NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+HOSTILE = settings(
+    max_examples=60,  # x 50 payloads = 3000 per test
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+)
 
 
 class Rig:
@@ -146,12 +151,7 @@ def raw_car(rig: Rig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]
     rig.run(running.stop)
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    phases=NO_SHRINK,
-)
+@HOSTILE
 @given(batch=batches)
 def test_car_survives_hostile_commands(rig: Rig, raw_car: Any, batch: list[object]) -> None:
     player = raw_car.player
@@ -194,12 +194,7 @@ def phones(rig: Rig) -> Iterator[tuple[Phone, Phone]]:
     rig.run(teardown)
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    phases=NO_SHRINK,
-)
+@HOSTILE
 @given(batch=batches)
 def test_backend_relays_only_valid_commands(rig: Rig, phones: Any, batch: list[object]) -> None:
     hostile, listener = phones
