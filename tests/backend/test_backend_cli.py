@@ -1,13 +1,17 @@
-"""`headunit token` and `headunit backend` as a user runs them."""
+"""`headunit token`, `headunit backend`, and the loopback backend the demo starts."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import stat
 import time
 
 import jwt
+import socketio
 
 from headunit.backend import register
+from headunit.backend.local import start_local
 from headunit.config import EX_CONFIG
 
 
@@ -45,3 +49,27 @@ def test_backend_without_a_key_names_the_keys(tmp_path, capsys):
     args = parse(["--config", str(config), "backend"])
     assert args.func(args) == EX_CONFIG
     assert "server.jwt_secret_file or server.jwt_public_key_file" in capsys.readouterr().err
+
+
+async def test_local_backend_prints_a_curl_that_works(tmp_path):
+    local = await start_local(tmp_path / "demo", user_id=3)
+    car = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+    got: list[object] = []
+    car.on("carplay_command", got.append)
+    try:
+        token = local.token_file.read_text().strip()
+        assert stat.S_IMODE(local.token_file.stat().st_mode) == 0o600
+        await car.connect(local.url, auth={"token": token}, transports=["websocket"])
+        line = local.curl("next")
+        assert token not in line
+        proc = await asyncio.create_subprocess_shell(line, stdout=asyncio.subprocess.PIPE)
+        out, _ = await proc.communicate()
+        assert b'"success": true' in out
+        for _ in range(300):
+            if got:
+                break
+            await asyncio.sleep(0.01)
+        assert got == [{"command": "next"}]
+    finally:
+        await car.disconnect()
+        await local.stop()
