@@ -26,6 +26,10 @@ class Verifier:
     algorithm: str  # "HS256" or "RS256"
 
     def user_id(self, token: object) -> int:
+        return self.identify(token)[0]
+
+    def identify(self, token: object) -> tuple[int, float | None]:
+        """The token's `userId` and its expiry (seconds since the epoch, if it has one)."""
         if not isinstance(token, str) or not token:
             raise AuthError("Authentication error: no token")
         try:
@@ -42,7 +46,8 @@ class Verifier:
             or int(user_id) != user_id
         ):
             raise AuthError("Authentication error: no numeric userId")
-        return int(user_id)
+        exp = claims.get("exp")
+        return int(user_id), float(exp) if isinstance(exp, int | float) else None
 
 
 def verifier_from(config: ServerConfig) -> Verifier:

@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,7 @@ class Backend:
         self._users: dict[str, int] = {}  # sid -> userId, for this process's sockets
         self._cache: dict[int, dict[str, Any]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._expiry: dict[str, asyncio.TimerHandle] = {}  # sid -> its token's end
         self.refused = 0  # sockets refused since start (a tight-looping client shows here)
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
@@ -76,7 +78,7 @@ class Backend:
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            user_id = self._verifier.user_id(token)
+            user_id, expires = self._verifier.identify(token)
         except AuthError as exc:
             self.refused += 1
             log.info("refused a socket: %s", exc)
@@ -85,6 +87,11 @@ class Backend:
             self._spawn(self._refuse(sid, str(exc)))
             return True
         self._users[sid] = user_id
+        if expires is not None:  # the token's end is the socket's end
+            delay = max(0.0, expires - time.time())
+            self._expiry[sid] = asyncio.get_running_loop().call_later(
+                delay, lambda: self._spawn(self._expire(sid))
+            )
         await self.sio.enter_room(sid, _room(user_id))
         cached = self._cache.get(user_id)
         if cached is not None:
@@ -97,8 +104,16 @@ class Backend:
         await self.sio.emit("error", {"message": message}, to=sid)
         await self.sio.disconnect(sid)
 
+    async def _expire(self, sid: str) -> None:
+        if sid in self._users:
+            log.info("token expired: disconnecting a socket of user %s", self._users[sid])
+            await self.sio.disconnect(sid)
+
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._users.pop(sid, None)
+        expiry = self._expiry.pop(sid, None)
+        if expiry is not None:
+            expiry.cancel()
 
     async def _validated(
         self, sid: str, data: Any, parse: Callable[[Any], Any], what: str

@@ -9,6 +9,7 @@ then feeds it the active client's state and carries its commands out.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from headunit.component import Context
@@ -21,6 +22,8 @@ from headunit.link.remote import RemoteMirror
 from headunit.link.status import StatusFile, describe, read_status, status_path
 from headunit.link.supervisor import Supervisor
 from headunit.link.token import TokenSource
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Link", "RemoteMirror", "build_remote", "create", "describe", "read_status"]
 
@@ -69,6 +72,7 @@ class Link:
             self._follower = Follower(context.controller, self.peers, config.media_url)
 
     async def start(self) -> None:
+        log.info("backend link: %s role, %s", self.role, self.supervisor.status()["url"])
         if self.publisher is not None:
             self._controller.subscribe(self.publisher)
             self.publisher.start()

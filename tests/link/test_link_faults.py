@@ -214,3 +214,15 @@ def test_backoff_is_full_jitter_doubling_up_to_the_cap():
     assert ceilings == [0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0]
     assert backoff_delay(3, 0.5, 15.0, lambda: 0.0) == 0.0  # anywhere from zero: no lock-step
     assert backoff_delay(10_000, 0.5, 15.0, lambda: 0.5) == 7.5  # no overflow after days
+
+
+async def test_token_expiring_while_connected(backend, tmp_path, make_car, caplog):
+    token_file = write_token(tmp_path / "token", make_token(7, exp=time.time() + 2))
+    car = await make_car(link_config(backend.url, token_file, auth_backoff_seconds=3600))
+    await wait_until(lambda: car.supervisor.connected)
+    # The backend hangs up when the token ends; the car sees why and waits for a new one.
+    await wait_until(lambda: "expired" in (car.supervisor.problem or ""))
+    assert not car.supervisor.connected
+    write_token(token_file, make_token(7, exp=time.time() + 3600))
+    await wait_until(lambda: car.supervisor.connected and car.supervisor.sessions == 2)
+    assert sum("expired at" in r.getMessage() for r in caplog.records) == 1
