@@ -137,4 +137,10 @@ async def test_remote_role_mirrors_the_phone(car_daemon, backend, make_phone):
         {"command": "pause"},
         {"command": "seek", "value": 100.0},
     ]
-    assert "player only" not in daemon.log()
+    # What the seed cannot say is refused, not faked, and nothing goes to the phone.
+    for args in (("volume", "0.5"), ("shuffle", "On"), ("stop",)):
+        await playerctl(*args, check=False)
+    await wait_until(lambda: "stop is not supported in the remote role" in daemon.log())
+    assert "volume is not supported in the remote role" in daemon.log()
+    assert "shuffle is not supported in the remote role" in daemon.log()
+    assert len(phone.commands) == 3
