@@ -17,7 +17,8 @@ from headunit.controller import Controller
 
 class Component(Protocol):
     async def start(self) -> None:
-        """Start serving; raise to abort the daemon's start-up (e.g. the bus is gone)."""
+        """Start serving; raise when it cannot (the bus is gone, say): the daemon logs
+        the reason in one line and plays on without this component."""
         ...
 
     async def stop(self) -> None:

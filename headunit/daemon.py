@@ -107,9 +107,15 @@ class Components:
     async def start(self, parts: tuple[Part, ...] | None = None) -> None:
         for part in self._parts if parts is None else parts:
             component = part.create(self.context)
-            if component is not None:
+            if component is None:
+                continue
+            try:
                 await component.start()
-                self._running[part.name] = component
+            except Exception as exc:
+                # The music matters more than any one way of controlling it.
+                log.error("%s unavailable, playing on without it: %s", part.name, exc)
+                continue
+            self._running[part.name] = component
 
     async def stop(self, names: list[str] | None = None) -> None:
         names = names if names is not None else [p.name for p in self._parts]

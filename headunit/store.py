@@ -31,6 +31,9 @@ FILE_NAME = "state.json"
 
 # Changes worth a write at once; position is saved by the periodic save while playing.
 _SAVE_ON = frozenset({"track", "status", "volume", "shuffle", "loop", "queue_length"})
+# A seek is saved once the seeking stops: a burst of seeks (a held key, a scrubbing
+# phone) would otherwise put an fsync beside every next seek.
+SEEK_SETTLE_SECONDS = 1.0
 
 
 class CorruptState(ValueError):
@@ -141,6 +144,7 @@ class StoreSink:
         self._playing = False
         self._writer: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._settle: asyncio.TimerHandle | None = None
 
     def start(self, playing: bool) -> None:
         """Start saving; the first save is at once, so a power cut right after start-up
@@ -156,7 +160,9 @@ class StoreSink:
             self._dirty.set()
 
     def seeked(self, state: PlayerState) -> None:
-        self._dirty.set()
+        if self._settle is not None:
+            self._settle.cancel()
+        self._settle = asyncio.get_running_loop().call_later(SEEK_SETTLE_SECONDS, self._dirty.set)
 
     async def _tick_loop(self) -> None:
         while True:
@@ -179,6 +185,8 @@ class StoreSink:
 
     async def close(self) -> None:
         """Stop the loops and write the final state."""
+        if self._settle is not None:
+            self._settle.cancel()
         for task in (self._ticker, self._writer):
             if task is not None:
                 task.cancel()
