@@ -14,10 +14,8 @@ pytestmark = pytest.mark.timeout(60)
 
 def test_no_bus_for_mpris_means_music_without_mpris(start_daemon, tmp_path: Path) -> None:
     album = make_album(tmp_path / "music", ["One", "Two"], seconds=30)
-    daemon = start_daemon([album[0].parent], {"mpris": {"bus": "system"}}, wait_ready=False)
-    daemon.env["DBUS_SYSTEM_BUS_ADDRESS"] = f"unix:path={tmp_path}/no-such-bus"
-    daemon.stop()
-    daemon.start()  # again, now with a system bus that is not there
+    nowhere = {"DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={tmp_path}/no-such-bus"}
+    daemon = start_daemon([album[0].parent], {"mpris": {"bus": "system"}}, env=nowhere)
     log = daemon.log()
     assert "mpris unavailable, playing on without it" in log
     assert "Traceback" not in log
