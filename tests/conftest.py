@@ -53,16 +53,18 @@ def start_daemon(tmp_path: Path, dbus_session: str) -> Iterator[DaemonFactory]:
     started: list[DaemonProcess] = []
 
     def start(
-        media: list[str | Path], overrides: dict[str, dict[str, Any]] | None = None, **kw: Any
+        media: list[str | Path],
+        overrides: dict[str, dict[str, Any]] | None = None,
+        env: dict[str, str] | None = None,
+        **kw: Any,
     ) -> DaemonProcess:
         sections = base_config(tmp_path, media)
         for name, table in (overrides or {}).items():
             sections.setdefault(name, {}).update(table)
         n = len(started)
         config = write_config(tmp_path / f"config{n}.toml", sections)
-        proc = DaemonProcess(
-            config, tmp_path / f"daemon{n}.log", daemon_env(dbus_session, tmp_path)
-        )
+        environment = {**daemon_env(dbus_session, tmp_path), **(env or {})}
+        proc = DaemonProcess(config, tmp_path / f"daemon{n}.log", environment)
         started.append(proc)
         return proc.start(**kw)
 
