@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from link_helpers import SECRET, Car, Phone, make_token, write_token
+from link_helpers import SECRET, BackendProcess, Car, Phone, free_port, make_token, write_token
 
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, Running, serve
@@ -55,3 +55,11 @@ async def make_phone() -> AsyncIterator[Callable[..., Any]]:
     yield connect
     for phone in phones:
         await phone.sio.disconnect()
+
+
+@pytest.fixture
+async def backend_process(tmp_path):
+    process = BackendProcess(tmp_path, free_port())
+    yield process
+    if process.proc is not None and process.proc.poll() is None:
+        process.kill()

@@ -144,3 +144,27 @@ async def test_remote_role_mirrors_the_phone(car_daemon, backend, make_phone):
     assert "volume is not supported in the remote role" in daemon.log()
     assert "shuffle is not supported in the remote role" in daemon.log()
     assert len(phone.commands) == 3
+
+
+async def test_backend_killed_and_restarted_under_the_real_daemon(car_daemon, backend_process):
+    await backend_process.start()
+    daemon = await car_daemon(url=backend_process.url)
+    await wait_until(lambda: "connected to" in daemon.log())
+    backend_process.kill()
+    await wait_until(lambda: "disconnected from the backend" in daemon.log())
+    # The music goes on, and the car's own controls work, with no backend.
+    assert await playerctl("status") == "Playing"
+    first = float(await playerctl("position"))
+    await asyncio.sleep(0.5)
+    assert float(await playerctl("position")) > first
+    await playerctl("next")
+
+    async def on_two() -> bool:
+        return await playerctl("metadata", "title") == "Two"
+
+    await eventually(on_two)
+    await backend_process.start()
+    await wait_until(lambda: daemon.log().count("connected to") == 2)
+    # The new backend process knew nothing: the car re-sent its state on reconnect.
+    state = await now_playing(backend_process.url)
+    assert (state["mediaTitle"], state["isPlaying"]) == ("Two", True)

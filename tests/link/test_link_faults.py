@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from link_helpers import SECRET, link_config, make_token, wait_until, write_token
@@ -20,59 +14,6 @@ from headunit.backend.server import Backend, serve
 from headunit.link.supervisor import backoff_delay
 from headunit.model import Command, CommandName
 from headunit.state import Status
-
-BACKEND_MAIN = (
-    "import argparse, sys; from headunit.backend import run_backend; "
-    "sys.exit(run_backend(argparse.Namespace(config=sys.argv[1], host=None, port=None)))"
-)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class BackendProcess:
-    """`headunit backend` in a process of its own, so it can really be killed."""
-
-    def __init__(self, tmp_path: Path, port: int) -> None:
-        secret = tmp_path / "secret"
-        secret.write_text(SECRET)
-        self.config = tmp_path / "backend.toml"
-        self.config.write_text(
-            f'[server]\nport = {port}\njwt_secret_file = "{secret}"\n[log]\nlevel = "warning"\n'
-        )
-        self.log = tmp_path / "backend.log"
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        starts = self.log.read_text().count("listening on") if self.log.exists() else 0
-        self._spawn()
-        await wait_until(lambda: self.log.read_text().count("listening on") > starts)
-
-    def _spawn(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c", BACKEND_MAIN, str(self.config)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-
-@pytest.fixture
-async def backend_process(tmp_path):
-    process = BackendProcess(tmp_path, free_port())
-    yield process
-    if process.proc is not None and process.proc.poll() is None:
-        process.kill()
 
 
 async def test_backend_killed_and_restarted_mid_playback(
