@@ -20,12 +20,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     backend = subparsers.add_parser(
         "backend", help="run the reference backend (Socket.IO + REST) for self-hosting"
     )
+    backend.add_argument("--config", metavar="PATH", help="config file (the [server] section)")
     backend.add_argument("--host", help="address to listen on (default: server.host)")
     backend.add_argument("--port", type=int, help="port to listen on (default: server.port)")
     backend.set_defaults(func=run_backend)
     token = subparsers.add_parser(
         "token", help="mint a development token from server.jwt_secret_file"
     )
+    token.add_argument("--config", metavar="PATH", help="config file (server.jwt_secret_file)")
     token.add_argument("--user", type=int, required=True, help="the userId claim")
     token.add_argument("--days", type=float, default=30.0, help="lifetime (0: never expires)")
     token.set_defaults(func=run_token)

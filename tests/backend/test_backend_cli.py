@@ -17,7 +17,6 @@ from headunit.config import EX_CONFIG
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="headunit")
-    parser.add_argument("--config")
     register(parser.add_subparsers(dest="command", required=True))
     return parser.parse_args(argv)
 
@@ -27,7 +26,7 @@ def test_token_mints_from_the_configured_secret(tmp_path, capsys):
     secret.write_text("a-development-secret-of-32-bytes!!\n")
     config = tmp_path / "config.toml"
     config.write_text(f'[server]\njwt_secret_file = "{secret}"\n')
-    args = parse(["--config", str(config), "token", "--user", "7", "--days", "1"])
+    args = parse(["token", "--config", str(config), "--user", "7", "--days", "1"])
     assert args.func(args) == 0
     token = capsys.readouterr().out.strip()
     claims = jwt.decode(token, "a-development-secret-of-32-bytes!!", algorithms=["HS256"])
@@ -38,7 +37,7 @@ def test_token_mints_from_the_configured_secret(tmp_path, capsys):
 def test_token_without_a_secret_names_the_key(tmp_path, capsys):
     config = tmp_path / "config.toml"
     config.write_text("[server]\n")
-    args = parse(["--config", str(config), "token", "--user", "7"])
+    args = parse(["token", "--config", str(config), "--user", "7"])
     assert args.func(args) == EX_CONFIG
     assert "server.jwt_secret_file" in capsys.readouterr().err
 
@@ -46,7 +45,7 @@ def test_token_without_a_secret_names_the_key(tmp_path, capsys):
 def test_backend_without_a_key_names_the_keys(tmp_path, capsys):
     config = tmp_path / "config.toml"
     config.write_text("[server]\n")
-    args = parse(["--config", str(config), "backend"])
+    args = parse(["backend", "--config", str(config)])
     assert args.func(args) == EX_CONFIG
     assert "server.jwt_secret_file or server.jwt_public_key_file" in capsys.readouterr().err
 
