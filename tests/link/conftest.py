@@ -3,6 +3,7 @@ phones started and stopped around each test (helpers in link_helpers.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,14 @@ from headunit.backend.server import Backend, Running, serve
 from headunit.config import Config
 from headunit.link import RemoteMirror
 
+TEARDOWN = 5.0  # seconds; the daemon gives all its components 1.5 s to stop
+
 
 @pytest.fixture
 async def backend() -> AsyncIterator[Running]:
     running = await serve(Backend(Verifier(SECRET, "HS256")))
     yield running
-    await running.stop()
+    await asyncio.wait_for(running.stop(), TEARDOWN)
 
 
 @pytest.fixture
@@ -40,7 +43,8 @@ async def make_car() -> AsyncIterator[Callable[..., Any]]:
 
     yield start
     for car in cars:
-        await car.link.stop()
+        # Bounded: a stop that hangs fails here, by name, instead of stalling the run.
+        await asyncio.wait_for(car.link.stop(), TEARDOWN)
 
 
 @pytest.fixture
@@ -54,7 +58,7 @@ async def make_phone() -> AsyncIterator[Callable[..., Any]]:
 
     yield connect
     for phone in phones:
-        await phone.sio.disconnect()
+        await asyncio.wait_for(phone.sio.disconnect(), TEARDOWN)
 
 
 @pytest.fixture
