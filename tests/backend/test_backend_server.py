@@ -9,8 +9,6 @@ import aiohttp
 import jwt
 import pytest
 from backend_helpers import KEY, sign
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, serve
@@ -69,6 +67,11 @@ async def test_error_event_refusal_style(connect):
 
 
 async def test_rs256_public_key(connect):
+    # RS256 needs PyJWT's crypto support (the cryptography package).
+    pytest.importorskip("cryptography")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = (
         private.public_key()
