@@ -67,12 +67,18 @@ class Command:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A JSON number that fits a float (an int beyond float range is refused, not a crash)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _check_value(name: CommandName, value: object) -> None:
     if name in (CommandName.SEEK, CommandName.SEEK_BY, CommandName.VOLUME):
-        if not _is_number(value) or not math.isfinite(value):  # type: ignore[arg-type]
+        if not _is_number(value):
             raise CommandError(f"{name} needs a finite number, got {value!r}")
         if name is CommandName.SEEK and value < 0:  # type: ignore[operator]
             raise CommandError(f"seek needs a position >= 0, got {value!r}")
@@ -117,7 +123,7 @@ def _short(value: object, limit: int = 60) -> str:
 
 def finite_time(value: float | None) -> float:
     """A time fit for the wire: finite and >= 0 (unknown becomes 0)."""
-    if value is None or not math.isfinite(value) or value < 0:
+    if value is None or not _is_number(value) or value < 0:
         return 0.0
     return float(value)
 
@@ -161,7 +167,7 @@ def parse_playback_state(payload: object) -> PlaybackState:
     if not isinstance(payload, Mapping):
         raise CommandError(f"a playback state is an object, got {type(payload).__name__}")
     user_id = payload.get("userId")
-    if not _is_number(user_id) or not math.isfinite(user_id) or int(user_id) != user_id:
+    if not _is_number(user_id) or int(user_id) != user_id:  # type: ignore[call-overload]
         raise CommandError(f"userId must be a number, got {_short(user_id)}")
     is_playing = payload.get("isPlaying")
     if not isinstance(is_playing, bool):
@@ -169,11 +175,11 @@ def parse_playback_state(payload: object) -> PlaybackState:
     times = {}
     for key in ("currentTime", "duration"):
         value = payload.get(key)
-        if not _is_number(value) or not math.isfinite(value) or value < 0:
+        if not _is_number(value) or value < 0:  # type: ignore[operator]
             raise CommandError(f"{key} must be a finite number >= 0, got {_short(value)}")
         times[key] = float(value)
     media_id = payload.get("mediaId")
-    if media_id is not None and (not _is_number(media_id) or not math.isfinite(media_id)):
+    if media_id is not None and not _is_number(media_id):
         raise CommandError(f"mediaId must be a number or null, got {_short(media_id)}")
     texts = {}
     for key in _OPTIONAL_TEXT:

@@ -20,7 +20,8 @@ from headunit.model import (
     parse_playback_state,
 )
 
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+huge = st.integers(min_value=10**308, max_value=10**400)
+json_scalars = st.none() | st.booleans() | st.integers() | huge | st.floats() | st.text(max_size=20)
 json_values = st.recursive(
     json_scalars,
     lambda inner: (
@@ -62,6 +63,7 @@ def test_any_payload_parses_into_a_valid_command_or_is_refused_with_a_reason(pay
         ({"command": "seek", "value": -1}, ">= 0"),
         ({"command": "seek", "value": "42"}, "finite number"),
         ({"command": "seek", "value": True}, "finite number"),
+        ({"command": "seek", "value": 10**400}, "finite number"),
         ({"command": "volume", "value": 50}, "unknown command"),
         ({"command": "rm -rf"}, "unknown command"),
         (["play"], "object"),
