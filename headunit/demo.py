@@ -19,12 +19,15 @@ import tempfile
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headunit import logs
 from headunit.component import Component, Context
-from headunit.config import Config, MediaConfig, PlayerConfig, StateConfig
+from headunit.config import BackendConfig, Config, MediaConfig, PlayerConfig, StateConfig
 from headunit.state import PlayerState, Status
+
+if TYPE_CHECKING:
+    from headunit.backend.local import LocalBackend
 
 TRACKS = (("A4", 440.0, "Dawn Chorus"), ("C5", 523.25, "Open Road"), ("E5", 659.25, "Last Exit"))
 RATE = 22050
@@ -116,11 +119,19 @@ def _narrator(context: Context) -> Component:
     return Narrator(context)
 
 
-def demo_config(media: Path, state: Path, audio_output: str) -> Config:
+def demo_config(
+    media: Path, state: Path, audio_output: str, backend: LocalBackend | None
+) -> Config:
+    link = BackendConfig()
+    if backend is not None:
+        link = BackendConfig(
+            url=backend.url, token_file=backend.token_file, device_name="headunit demo"
+        )
     return Config(
         media=MediaConfig(paths=(str(media),)),
         player=PlayerConfig(audio_output=audio_output, startup_volume_max=60, resume="off"),
         state=StateConfig(dir=state),
+        backend=link,
     )
 
 
@@ -130,7 +141,10 @@ While it plays, from another terminal:
 {bus}  headunit status            # what is playing, as MPRIS shows it
   headunit next | pause | play | seek +5
   playerctl -p headunit metadata   # any MPRIS client works (steering-wheel keys, Bluetooth)
-Ctrl-C stops it.
+{phone}Ctrl-C stops it.
+"""
+PHONE = """A reference backend runs on {url}; skip the track as the driver's phone would:
+  {curl}
 """
 
 
@@ -149,22 +163,19 @@ def audio_output(requested: str) -> str:
 def main(args: argparse.Namespace) -> int:
     logs.setup("warning" if not args.verbose else "info")
     ao = audio_output(args.audio_output)
-    from headunit import daemon
 
     work = Path(tempfile.mkdtemp(prefix="headunit-demo-"))
     bus = private_bus(work)
     try:
         tracks = make_tracks(work / "music", args.seconds)
-        config = demo_config(work / "music", work / "state", ao)
         export = (
             f"  export DBUS_SESSION_BUS_ADDRESS='{os.environ['DBUS_SESSION_BUS_ADDRESS']}'\n"
             if bus
             else ""
         )
         shown = ao if ao == args.audio_output else "null: no sound card found, playing silently"
-        print(HINTS.format(count=len(tracks), ao=shown, bus=export), flush=True)
-        parts = (*daemon.PARTS, daemon.Part("demo", (), _narrator))
-        return asyncio.run(daemon.run(config, parts))
+        hints = {"count": len(tracks), "ao": shown, "bus": export}
+        return asyncio.run(_play(work, ao, hints, with_backend=not args.no_backend))
     finally:
         if bus is not None:
             bus.terminate()
@@ -172,9 +183,29 @@ def main(args: argparse.Namespace) -> int:
         shutil.rmtree(work, ignore_errors=True)
 
 
+async def _play(work: Path, ao: str, hints: dict[str, Any], with_backend: bool) -> int:
+    """The daemon on the demo tracks, beside a reference backend on loopback."""
+    from headunit import daemon
+
+    backend = None
+    if with_backend:
+        from headunit.backend.local import start_local
+
+        backend = await start_local(work / "backend")
+    phone = PHONE.format(url=backend.url, curl=backend.curl("next")) if backend else ""
+    print(HINTS.format(**hints, phone=phone), flush=True)
+    config = demo_config(work / "music", work / "state", ao, backend)
+    try:
+        return await daemon.run(config, (*daemon.PARTS, daemon.Part("demo", (), _narrator)))
+    finally:
+        if backend is not None:
+            await backend.stop()
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("demo", help="play generated tracks: a first run, no setup")
     p.add_argument("--seconds", type=float, default=8.0, help="length of each track")
     p.add_argument("--audio-output", default="auto", help='mpv ao ("null" for silence)')
     p.add_argument("--verbose", action="store_true", help="log what the daemon does")
+    p.add_argument("--no-backend", action="store_true", help="no reference backend beside it")
     p.set_defaults(func=main)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support import wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,3 +34,27 @@ def test_the_demo_plays_its_tracks_and_ends_by_itself(tmp_path: Path) -> None:
         "Last Exit - headunit (2 s)",
     ]
     assert "queue finished" in out
+
+
+def test_the_demos_curl_line_skips_the_track(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    env["HOME"] = str(tmp_path)
+    out = tmp_path / "demo.out"
+    with out.open("w") as sink:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "headunit", "demo", "--seconds", "30"],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(lambda: "Playing  Dawn Chorus" in out.read_text(), 30, "the first track")
+        curl = next(line for line in out.read_text().splitlines() if "curl " in line)
+        assert "Bearer $(cat " in curl  # the token is read from its file, never printed
+        subprocess.run(["bash", "-c", curl], check=True, timeout=10, capture_output=True)
+        wait_for(lambda: "Playing  Open Road" in out.read_text(), 10, "the skip")
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=10) == 0
+    finally:
+        if demo.poll() is None:
+            demo.kill()
