@@ -188,8 +188,24 @@ def show(info: Mapping[str, Any], as_json: bool) -> None:
 async def status(remote: Remote, args: argparse.Namespace) -> None:
     if args.follow:
         await follow(remote, args.json)
-    else:
-        show(summary(await remote.properties()), args.json)
+        return
+    info = summary(await remote.properties())
+    link = _link_status(args.state_dir)
+    if args.json:
+        print(json.dumps({**info, "backend": link}), flush=True)
+        return
+    show(info, as_json=False)
+    if link is not None:
+        from headunit.link.status import describe
+
+        print("\n".join(describe(link)), flush=True)
+
+
+def _link_status(state_dir: Path) -> dict[str, Any] | None:
+    """What the daemon's backend link last wrote (connection, the user's other clients)."""
+    from headunit.link.status import read_status  # Socket.IO only where a link is shown
+
+    return read_status(state_dir)
 
 
 async def follow(remote: Remote, as_json: bool) -> None:
@@ -322,12 +338,13 @@ def runner(action: Action) -> Callable[[argparse.Namespace], int]:
 
     def run(args: argparse.Namespace) -> int:
         try:
-            settings = config_mod.resolve(getattr(args, "config", None)).mpris
+            config = config_mod.resolve(getattr(args, "config", None))
         except config_mod.ConfigError as exc:
             print(f"headunit: {exc}", file=sys.stderr)
             return config_mod.EX_CONFIG
+        args.state_dir = config.state.dir
         try:
-            asyncio.run(_session(settings.bus, settings.name, action, args))
+            asyncio.run(_session(config.mpris.bus, config.mpris.name, action, args))
         except CtlError as exc:
             print(f"headunit: {exc}", file=sys.stderr)
             return exc.status

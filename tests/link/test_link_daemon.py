@@ -7,6 +7,7 @@ thread so the backend keeps answering while the daemon starts.
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +169,22 @@ async def test_backend_killed_and_restarted_under_the_real_daemon(car_daemon, ba
     # The new backend process knew nothing: the car re-sent its state on reconnect.
     state = await now_playing(backend_process.url)
     assert (state["mediaTitle"], state["isPlaying"]) == ("Two", True)
+
+
+async def test_status_shows_the_backend_and_the_users_other_clients(
+    car_daemon, backend, make_phone
+):
+    daemon = await car_daemon()
+    phone = await make_phone(backend.url)
+    await phone.sio.emit("playback_state_update", {**PHONE_STATE, "isPlaying": False})
+
+    async def shows_the_phone() -> bool:
+        proc = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "headunit", "status", "--config", str(daemon.config_path)),
+            env=daemon.env,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        text = (await proc.communicate())[0].decode()
+        return f"backend: connected to {backend.url} as user 7" in text and "phone: paused" in text
+
+    await eventually(shows_the_phone)
