@@ -7,13 +7,17 @@ import asyncio
 import contextlib
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from headunit import config as config_module
 from headunit import logs
-from headunit.backend.auth import AuthError, mint, verifier_from
-from headunit.backend.server import Backend, Running, serve
 
-__all__ = ["Backend", "Running", "register", "serve"]
+if TYPE_CHECKING:
+    from headunit.backend.server import Backend
+
+# The server (Socket.IO, aiohttp, PyJWT) is imported by the verbs that run it, not here:
+# every `headunit` command registers these verbs, and the daemon must not pay for them.
+__all__ = ["register", "run_backend", "run_token"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -54,6 +58,8 @@ def run_token(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"headunit: server.jwt_secret_file: {path}: {exc.strerror}", file=sys.stderr)
         return config_module.EX_CONFIG
+    from headunit.backend.auth import mint
+
     lifetime = args.days * 86400 if args.days > 0 else None
     print(mint(secret, args.user, lifetime))
     return 0
@@ -63,6 +69,8 @@ def _client_manager(redis_url: str) -> object | None:
     if not redis_url:
         return None
     import socketio
+
+    from headunit.backend.auth import AuthError
 
     try:
         return socketio.AsyncRedisManager(redis_url)
@@ -74,6 +82,9 @@ def run_backend(args: argparse.Namespace) -> int:
     config = _config(args)
     if config is None:
         return config_module.EX_CONFIG
+    from headunit.backend.auth import AuthError, verifier_from
+    from headunit.backend.server import Backend
+
     server = config.server
     try:
         backend = Backend(verifier_from(server), server.refusal, _client_manager(server.redis_url))
@@ -88,6 +99,8 @@ def run_backend(args: argparse.Namespace) -> int:
 
 
 async def _serve_until_signal(backend: Backend, host: str, port: int) -> None:
+    from headunit.backend.server import serve
+
     running = await serve(backend, host, port)
     print(f"headunit backend listening on http://{host}:{running.port}", flush=True)
     stop = asyncio.Event()
