@@ -241,6 +241,11 @@ class _Session:
                 ),
                 timeout + 1,
             )
+        except asyncio.CancelledError:
+            # Stopped mid-handshake: close the half-open HTTP session, or aiohttp
+            # complains about it in the log after the daemon said "stopped".
+            await self._discard()
+            raise
         except (socketio.exceptions.ConnectionError, TimeoutError, OSError, aiohttp.ClientError):
             await self._discard()
             if self._refusal is not None and self._client.failed_namespaces:

@@ -188,6 +188,7 @@ def test_sigterm_saves_and_exits_within_2s_with_a_mute_backend(
     print(f"SIGTERM -> exit {code} in {took:.2f} s")
     assert code == 0, daemon.log()
     assert took <= 2.0, daemon.log()
+    assert "Unclosed client session" not in daemon.log()  # the handshake was cut cleanly
     supervisor.wait("STOPPING", "1", timeout=1)
 
     saved = json.loads((tmp_path / "state" / "state.json").read_text())
