@@ -44,6 +44,15 @@ class LoopMode(StrEnum):
     PLAYLIST = "playlist"
 
 
+@dataclass(frozen=True, slots=True)
+class MediaRef:
+    """What OPEN plays when it is more than a URI: media the backend knows (handoff)."""
+
+    uri: str
+    media_id: int | None = None  # published as mediaId
+    authorization: str | None = field(default=None, repr=False)  # HTTP header value; never logged
+
+
 class CommandError(ValueError):
     """A command that cannot be executed; the message says why, for one log line."""
 
@@ -51,7 +60,7 @@ class CommandError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Command:
     name: CommandName
-    value: float | bool | str | None = None
+    value: float | bool | str | MediaRef | None = None
 
     def __post_init__(self) -> None:
         _check_value(self.name, self.value)
@@ -91,7 +100,8 @@ def _check_value(name: CommandName, value: object) -> None:
         if value not in tuple(LoopMode):
             raise CommandError(f"loop needs one of none, track, playlist, got {value!r}")
     elif name is CommandName.OPEN:
-        if not isinstance(value, str) or not value:
+        uri = value.uri if isinstance(value, MediaRef) else value
+        if not isinstance(uri, str) or not uri:
             raise CommandError(f"open needs a URI, got {value!r}")
     elif value is not None:
         raise CommandError(f"{name} takes no value, got {value!r}")

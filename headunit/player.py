@@ -27,7 +27,7 @@ import mpv
 from headunit.artwork import find_art
 from headunit.config import PlayerConfig
 from headunit.media import SUPPORTED_URI_SCHEMES, expand, is_stream
-from headunit.model import Command, CommandError, CommandName, LoopMode
+from headunit.model import Command, CommandError, CommandName, LoopMode, MediaRef
 from headunit.playqueue import Entry, Queue
 from headunit.resume import Plan, ResumeState
 from headunit.state import PlayerState, Status, Track
@@ -82,6 +82,7 @@ class Player:
         self._on_state: Callable[[PlayerState], None] = lambda _s: None
         self._on_seeked: Callable[[PlayerState], None] = lambda _s: None
         self._infos: dict[str, TrackInfo] = {}
+        self._refs: dict[str, MediaRef] = {}  # opened backend media: its id, its credentials
         self._mpv_entry: int | None = None  # mpv's playlist_entry_id of the file we loaded
         self._loaded: Entry | None = None  # our queue entry in mpv, None when stopped
         self._direction = 1  # of travel, to skip broken files the way the user went
@@ -298,7 +299,9 @@ class Player:
         self._on_state(self._state)
 
     def _track_for(self, entry: Entry, info: TrackInfo) -> Track:
+        ref = self._refs.get(entry.uri)
         return Track(
+            media_id=ref.media_id if ref else None,
             entry_id=entry.id,
             uri=entry.uri,
             title=info.title,
@@ -342,9 +345,7 @@ class Player:
             return  # another skip came in while the tags were read
         self._loaded = entry
         self._file_ready, self._pending_seek = False, None
-        args = ["loadfile", entry.uri, "replace"]
-        if start > 0:
-            args.append(f"start={start:.3f}")
+        args = ["loadfile", entry.uri, "replace", _file_options(start, self._refs.get(entry.uri))]
         try:
             result = self._mpv.command(*args)
         except (SystemError, RuntimeError) as exc:
@@ -468,13 +469,16 @@ class Player:
         self._state = replace(self._state, loop=mode)
 
     async def _open(self, command: Command) -> None:
-        uri = str(command.value)
+        ref = command.value if isinstance(command.value, MediaRef) else MediaRef(str(command.value))
+        uri = ref.uri
         scheme = uri.split(":", 1)[0].lower() if ":" in uri else "file"
         if scheme not in SUPPORTED_URI_SCHEMES:
             raise CommandError(f"unsupported URI scheme {scheme!r}")
         uris = await asyncio.to_thread(expand, uri)
         if not uris:
             raise CommandError(f"nothing playable at {uri}")
+        if ref.media_id is not None or ref.authorization:
+            self._refs[uri] = ref
         pos = self._queue.insert_next(uris)
         assert pos is not None
         assert self._mpv is not None
@@ -495,6 +499,15 @@ class Player:
         CommandName.LOOP: _loop_cmd,
         CommandName.OPEN: _open,
     }
+
+
+def _file_options(start: float, ref: MediaRef | None) -> str:
+    """loadfile's per-file options: where to start, and the backend's credentials."""
+    options = [f"start={start:.3f}"] if start > 0 else []
+    if ref is not None and ref.authorization:
+        # A JWT has no comma, which would split mpv's option list.
+        options.append(f"http-header-fields=Authorization: {ref.authorization}")
+    return ",".join(options)
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from support import async_wait_for, make_tone
 
-from headunit.model import Command, CommandName
+from headunit.model import Command, CommandName, MediaRef
 from headunit.state import Status
 
 pytestmark = pytest.mark.timeout(60)
@@ -33,8 +33,14 @@ async def http(tmp_path: Path) -> AsyncIterator[str]:
     async def file(_request: web.Request) -> web.FileResponse:
         return web.FileResponse(radio)
 
+    async def private(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") != "Bearer good-token":
+            return web.Response(status=401)
+        return web.FileResponse(radio)
+
     app = web.Application()
     app.router.add_get("/radio.flac", file)
+    app.router.add_get("/media/5", private)
     app.router.add_get("/stalled", stalled)
     runner = web.AppRunner(app, shutdown_timeout=0.5)
     await runner.setup()
@@ -66,3 +72,19 @@ async def test_a_stalled_stream_is_given_up_and_the_queue_goes_on(
     )
     await rig.controller.execute(Command(CommandName.PAUSE), "test")
     assert rig.controller.state.status is Status.PAUSED
+
+
+async def test_backend_media_is_fetched_with_its_token_and_keeps_its_id(
+    make_rig, http: str, tmp_path: Path
+) -> None:
+    """Handoff opens the backend's media URL with the user's Bearer token."""
+    rig = await make_rig([make_tone(tmp_path / "local.flac", 30, tags={"TITLE": "Local"})])
+    refused = MediaRef(f"{http}/media/5", media_id=5, authorization="Bearer bad-token")
+    await rig.controller.execute(Command(CommandName.OPEN, refused), "test")
+    # Refused (401): skipped forward, past the end of this one-track queue.
+    await async_wait_for(lambda: rig.controller.state.status is Status.STOPPED, what="the skip")
+    media = MediaRef(f"{http}/media/5", media_id=5, authorization="Bearer good-token")
+    await rig.controller.execute(Command(CommandName.OPEN, media), "test")
+    await async_wait_for(lambda: rig.controller.position() > 0.3, what="the media playing")
+    track = rig.controller.state.track
+    assert (track.uri, track.media_id) == (f"{http}/media/5", 5)

@@ -47,7 +47,8 @@ class Link:
     def __init__(self, context: Context, mirror: RemoteMirror | None = None) -> None:
         config = context.config.backend
         self._controller = context.controller
-        self.supervisor = Supervisor(config, _tokens(config))
+        tokens = _tokens(config)
+        self.supervisor = Supervisor(config, tokens)
         self.peers = Peers(self.supervisor, config.device_name)
         self._status_file = StatusFile(status_path(context.config.state.dir), self.status)
         self.supervisor.on_connect(self._status_file.changed)
@@ -69,7 +70,7 @@ class Link:
         )
         self.commands = CommandReceiver(context.controller, self.supervisor)
         if config.follow:
-            self._follower = Follower(context.controller, self.peers, config.media_url)
+            self._follower = Follower(context.controller, self.peers, config.media_url, tokens)
 
     async def start(self) -> None:
         log.info("backend link: %s role, %s", self.role, self.supervisor.status()["url"])

@@ -11,7 +11,8 @@ import logging
 
 from headunit.controller import Controller
 from headunit.link.peers import Peer, Peers
-from headunit.model import Command, CommandError, CommandName
+from headunit.link.token import TokenProblem, TokenSource
+from headunit.model import Command, CommandError, CommandName, MediaRef
 from headunit.state import Status
 
 log = logging.getLogger(__name__)
@@ -20,9 +21,12 @@ _MIN_SEEK = 1.0  # closer to the start than this, starting from 0 is as good
 
 
 class Follower:
-    def __init__(self, controller: Controller, peers: Peers, media_url: str) -> None:
+    def __init__(
+        self, controller: Controller, peers: Peers, media_url: str, tokens: TokenSource
+    ) -> None:
         self._controller = controller
         self._template = media_url
+        self._tokens = tokens  # the media host wants the same Bearer token as the socket
         self._seen: dict[str, int | None] = {}  # per client: the media it was playing
         self._tasks: set[asyncio.Task[None]] = set()
         peers.listen(self._on_peer)
@@ -48,12 +52,19 @@ class Follower:
             peer.name,
             position,
         )
+        media = MediaRef(uri, peer.state.mediaId, self._authorization())
         try:
-            await self._controller.execute(Command(CommandName.OPEN, uri), source="handoff")
+            await self._controller.execute(Command(CommandName.OPEN, media), source="handoff")
             if position >= _MIN_SEEK:
                 await self._controller.execute(Command(CommandName.SEEK, position), "handoff")
         except CommandError:
             pass  # the controller logged it; the car stays as it was
+
+    def _authorization(self) -> str | None:
+        try:
+            return f"Bearer {self._tokens.read().value}"
+        except TokenProblem:
+            return None  # the supervisor reports the token; the media may be public
 
     async def stop(self) -> None:
         for task in tuple(self._tasks):

@@ -150,7 +150,11 @@ async def test_handoff_continues_what_the_phone_starts(backend, token_file, make
     await phone.sio.emit("playback_state_update", phone_state(currentTime=30.0))
     await wait_until(lambda: len(car.player.executed) == 2)
     open_, seek = car.player.executed
-    assert open_ == Command(CommandName.OPEN, "http://media.example/api/media/5/stream")
+    assert open_.name is CommandName.OPEN
+    assert open_.value.uri == "http://media.example/api/media/5/stream"
+    assert open_.value.media_id == 5  # published as mediaId, as the phone had it
+    assert open_.value.authorization == f"Bearer {token_file.read_text().strip()}"
+    assert "Bearer" not in repr(open_)  # the credentials never reach a log line
     assert seek.name is CommandName.SEEK
     assert seek.value >= 30.0
     # The user pauses the car; the phone's heartbeats of the same media do not restart it.
