@@ -88,23 +88,23 @@ def _is_number(value: object) -> bool:
 def _check_value(name: CommandName, value: object) -> None:
     if name in (CommandName.SEEK, CommandName.SEEK_BY, CommandName.VOLUME):
         if not _is_number(value):
-            raise CommandError(f"{name} needs a finite number, got {value!r}")
+            raise CommandError(f"{name} needs a finite number, got {_short(value)}")
         if name is CommandName.SEEK and value < 0:  # type: ignore[operator]
-            raise CommandError(f"seek needs a position >= 0, got {value!r}")
+            raise CommandError(f"seek needs a position >= 0, got {_short(value)}")
         if name is CommandName.VOLUME and not 0 <= value <= 100:  # type: ignore[operator]
-            raise CommandError(f"volume needs a percentage 0..100, got {value!r}")
+            raise CommandError(f"volume needs a percentage 0..100, got {_short(value)}")
     elif name is CommandName.SHUFFLE:
         if not isinstance(value, bool):
-            raise CommandError(f"shuffle needs true or false, got {value!r}")
+            raise CommandError(f"shuffle needs true or false, got {_short(value)}")
     elif name is CommandName.LOOP:
         if value not in tuple(LoopMode):
-            raise CommandError(f"loop needs one of none, track, playlist, got {value!r}")
+            raise CommandError(f"loop needs one of none, track, playlist, got {_short(value)}")
     elif name is CommandName.OPEN:
         uri = value.uri if isinstance(value, MediaRef) else value
         if not isinstance(uri, str) or not uri:
-            raise CommandError(f"open needs a URI, got {value!r}")
+            raise CommandError(f"open needs a URI, got {_short(value)}")
     elif value is not None:
-        raise CommandError(f"{name} takes no value, got {value!r}")
+        raise CommandError(f"{name} takes no value, got {_short(value)}")
 
 
 def parse_command(payload: object) -> Command:
