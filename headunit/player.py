@@ -90,6 +90,7 @@ class Player:
         self._seeking = False
         self._file_ready = False  # mpv has opened the loaded entry (seeks work from then)
         self._pending_seek: float | None = None
+        self._start = 0.0  # where the loaded file was asked to start
         self._volume = 100.0
         self._state = PlayerState()
 
@@ -109,12 +110,16 @@ class Player:
     def position(self) -> float:
         if self._loaded is None or self._mpv is None:
             return 0.0
+        if not self._file_ready:
+            # mpv is still opening the file: the position is where it was asked to start.
+            # Reading 0 here would let a save right after start-up forget the resume point.
+            return self._pending_seek if self._pending_seek is not None else self._start
         try:
             pos = self._mpv.time_pos
         except (AttributeError, RuntimeError, mpv.ShutdownError):
             pos = None
         if pos is None:
-            return 0.0  # between loadfile and file-loaded
+            return self._start
         duration = self._state.track.duration if self._state.track else None
         return max(0.0, min(float(pos), duration) if duration else float(pos))
 
@@ -344,7 +349,7 @@ class Player:
         if self._queue.current is not entry:
             return  # another skip came in while the tags were read
         self._loaded = entry
-        self._file_ready, self._pending_seek = False, None
+        self._file_ready, self._pending_seek, self._start = False, None, start
         args = ["loadfile", entry.uri, "replace", _file_options(start, self._refs.get(entry.uri))]
         try:
             result = self._mpv.command(*args)
