@@ -41,6 +41,39 @@ class Target(Protocol):
         ...
 
 
+class SnapshotTarget:
+    """A target whose state is the last snapshot it reported and whose position runs on
+    from it: the remote mirror (the phone plays), and the tests' small players."""
+
+    def __init__(self, state: PlayerState) -> None:
+        self._state = state
+        self._on_state: Callable[[PlayerState], None] = _ignore
+        self._on_seeked: Callable[[PlayerState], None] = _ignore
+
+    @property
+    def state(self) -> PlayerState:
+        return self._state
+
+    def position(self) -> float:
+        return self._state.position_at()
+
+    def bind(
+        self,
+        on_state: Callable[[PlayerState], None],
+        on_seeked: Callable[[PlayerState], None],
+    ) -> None:
+        self._on_state, self._on_seeked = on_state, on_seeked
+
+    def _report(self, state: PlayerState, seeked: bool = False) -> None:
+        """Adopt `state` and tell the controller (as a position jump when `seeked`)."""
+        self._state = state
+        (self._on_seeked if seeked else self._on_state)(state)
+
+
+def _ignore(_state: PlayerState) -> None:
+    """Until the controller binds a target, nobody listens."""
+
+
 class Controller:
     def __init__(self, target: Target) -> None:
         self._target = target

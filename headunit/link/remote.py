@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from headunit.controller import SnapshotTarget
 from headunit.link.peers import Peer
 from headunit.model import Command, CommandError, CommandName
 from headunit.state import PlayerState, Status, Track
@@ -28,30 +29,13 @@ def _track_key(peer: Peer) -> tuple[object, ...]:
     return ("untracked", state.mediaTitle, state.mediaArtist, state.mediaAlbum)
 
 
-class RemoteMirror:
+class RemoteMirror(SnapshotTarget):
     def __init__(self) -> None:
-        self._state = PlayerState(can_control=True)
+        super().__init__(PlayerState(can_control=True))
         self._send: Send | None = None
         self._entries: dict[tuple[object, ...], int] = {}
-        self._on_state: Callable[[PlayerState], None] = lambda state: None
-        self._on_seeked: Callable[[PlayerState], None] = lambda state: None
 
     # Target -------------------------------------------------------------------------------
-    @property
-    def state(self) -> PlayerState:
-        return self._state
-
-    def position(self) -> float:
-        return self._state.position_at()
-
-    def bind(
-        self,
-        on_state: Callable[[PlayerState], None],
-        on_seeked: Callable[[PlayerState], None],
-    ) -> None:
-        self._on_state = on_state
-        self._on_seeked = on_seeked
-
     async def execute(self, command: Command) -> None:
         payload = self._wire(command)
         if self._send is None or self._state.track is None:
@@ -68,7 +52,6 @@ class RemoteMirror:
         """Mirror `peer` (the active client), or nothing when no client is known."""
         previous = self._state
         state = self._mirror(peer)
-        self._state = state
         jumped = (
             peer is not None
             and previous.track is not None
@@ -76,7 +59,7 @@ class RemoteMirror:
             and previous.track.entry_id == state.track.entry_id
             and abs(previous.position_at(peer.arrived) - state.position) > SEEK_TOLERANCE
         )
-        (self._on_seeked if jumped else self._on_state)(state)
+        self._report(state, seeked=jumped)
 
     def forget(self) -> None:
         self.show(None)

@@ -21,9 +21,9 @@ import socketio
 
 from headunit.component import Context
 from headunit.config import Config, parse
-from headunit.controller import Controller
+from headunit.controller import Controller, SnapshotTarget
 from headunit.link import Link, RemoteMirror
-from headunit.model import Command, CommandError, CommandName
+from headunit.model import Command, CommandError, CommandName, MediaRef
 from headunit.state import PlayerState, Status, Track
 
 SECRET = "test-secret-for-the-link-tests-0123456789"
@@ -45,7 +45,7 @@ async def wait_until(predicate: Callable[[], bool], within: float = 10.0) -> Non
         await asyncio.sleep(0.01)
 
 
-class FakePlayer:
+class FakePlayer(SnapshotTarget):
     """A Target that plays a three-track queue in memory and records every command."""
 
     def __init__(self) -> None:
@@ -63,7 +63,7 @@ class FakePlayer:
         ]
         self.index = 0
         self.executed: list[Command] = []
-        self._state = PlayerState(
+        state = PlayerState(
             status=Status.PAUSED,
             track=self.tracks[0],
             can_play=True,
@@ -72,21 +72,8 @@ class FakePlayer:
             can_previous=True,
             can_seek=True,
             queue_length=3,
-        ).with_position(0.0)
-        self._on_state: Callable[[PlayerState], None] = lambda s: None
-        self._on_seeked: Callable[[PlayerState], None] = lambda s: None
-
-    @property
-    def state(self) -> PlayerState:
-        return self._state
-
-    def position(self) -> float:
-        return self._state.position_at()
-
-    def bind(
-        self, on_state: Callable[[PlayerState], None], on_seeked: Callable[[PlayerState], None]
-    ) -> None:
-        self._on_state, self._on_seeked = on_state, on_seeked
+        )
+        super().__init__(state.with_position(0.0))
 
     async def execute(self, command: Command) -> None:
         self.executed.append(command)
@@ -100,17 +87,17 @@ class FakePlayer:
             self.index = (self.index + step) % len(self.tracks)
             self._set(replace(state, track=self.tracks[self.index]).with_position(0.0))
         elif name is CommandName.SEEK:
-            self._state = state.with_position(min(float(command.value), 180.0))  # type: ignore[arg-type]
-            self._on_seeked(self._state)
+            position = min(float(command.value), 180.0)  # type: ignore[arg-type]
+            self._report(state.with_position(position), seeked=True)
         elif name is CommandName.OPEN:
-            track = Track(entry_id=99, uri=str(command.value), title="Opened", duration=300.0)
+            uri = command.value.uri if isinstance(command.value, MediaRef) else str(command.value)
+            track = Track(entry_id=99, uri=uri, title="Opened", duration=300.0)
             self._set(replace(state, status=Status.PLAYING, track=track).with_position(0.0))
         else:
             raise CommandError(f"{name} is not supported by the fake player")
 
     def _set(self, state: PlayerState) -> None:
-        self._state = state
-        self._on_state(state)
+        self._report(state)
 
 
 def link_config(url: str, token_file: Path, **backend: Any) -> Config:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from mpris_helpers import FakeTarget, MprisClient, RecordingSink, make_tracks, title, until
+from mpris_helpers import (
+    NAME,
+    FakeTarget,
+    MprisClient,
+    RecordingSink,
+    Start,
+    Surface,
+    make_tracks,
+    title,
+    until,
+)
 from support import DaemonProcess, make_album
 
 from headunit.component import Context
@@ -20,18 +29,6 @@ from headunit.mpris.server import MprisServer
 def session_bus(dbus_session: str) -> str:
     """The private session bus of tests/conftest.py (also in DBUS_SESSION_BUS_ADDRESS)."""
     return dbus_session
-
-
-@dataclass
-class Surface:
-    """The MPRIS surface over a fake target, with a client and a second sink."""
-
-    target: FakeTarget
-    controller: Controller
-    server: MprisServer
-    client: MprisClient
-    sink: RecordingSink
-    shutdowns: list[bool] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -52,9 +49,6 @@ async def surface(session_bus: str) -> AsyncIterator[Surface]:
 
 
 # The real daemon ----------------------------------------------------------------------
-
-NAME = "org.mpris.MediaPlayer2.headunit"
-Start = Callable[..., DaemonProcess]
 
 
 @pytest.fixture

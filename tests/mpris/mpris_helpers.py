@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
+from support import DaemonProcess
 
+from headunit.controller import Controller, SnapshotTarget
 from headunit.model import Command, CommandError, CommandName, LoopMode
+from headunit.mpris.server import MprisServer
 from headunit.state import PlayerState, Status, Track
 
 OBJECT_PATH = "/org/mpris/MediaPlayer2"
@@ -143,26 +146,14 @@ def make_tracks(count: int, duration: float = 120.0) -> list[Track]:
     ]
 
 
-class FakeTarget:
+class FakeTarget(SnapshotTarget):
     """A small in-process player: records commands, publishes snapshots like the real one."""
 
     def __init__(self, tracks: list[Track]) -> None:
         self.tracks = list(tracks)
         self.index = 0
         self.commands: list[Command] = []
-        self._state = self._derive(PlayerState(track=self.tracks[0] if tracks else None))
-        self._on_state: Callable[[PlayerState], None] = lambda s: None
-        self._on_seeked: Callable[[PlayerState], None] = lambda s: None
-
-    @property
-    def state(self) -> PlayerState:
-        return self._state
-
-    def position(self) -> float:
-        return self._state.position_at()
-
-    def bind(self, on_state: Callable[..., None], on_seeked: Callable[..., None]) -> None:
-        self._on_state, self._on_seeked = on_state, on_seeked
+        super().__init__(self._derive(PlayerState(track=self.tracks[0] if tracks else None)))
 
     def _derive(self, state: PlayerState) -> PlayerState:
         has = state.track is not None
@@ -179,8 +170,7 @@ class FakeTarget:
 
     def publish(self, seeked: bool = False, **changes: Any) -> None:
         """Report a new snapshot (as the player does after mpv confirms a change)."""
-        self._state = self._derive(replace(self._state, **changes))
-        (self._on_seeked if seeked else self._on_state)(self._state)
+        self._report(self._derive(replace(self._state, **changes)), seeked)
 
     def _go(self, index: int) -> None:
         self.index = index % len(self.tracks)
@@ -266,3 +256,19 @@ async def title(client: MprisClient) -> str:
 
 async def trackid(client: MprisClient) -> str:
     return (await client.value("Metadata"))["mpris:trackid"].value
+
+
+NAME = "org.mpris.MediaPlayer2.headunit"
+Start = Callable[..., DaemonProcess]
+
+
+@dataclass
+class Surface:
+    """The MPRIS surface over a fake target, with a client and a second sink."""
+
+    target: FakeTarget
+    controller: Controller
+    server: MprisServer
+    client: MprisClient
+    sink: RecordingSink
+    shutdowns: list[bool] = field(default_factory=list)

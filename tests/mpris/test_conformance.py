@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import NAME, Start
 from dbus_fast import MessageType
-from mpris_helpers import PLAYER, ROOT, MprisClient, title, trackid, until
+from mpris_helpers import NAME, PLAYER, ROOT, MprisClient, Start, title, trackid, until
 from support import DaemonProcess, make_tone
 
 INT32 = 2**31

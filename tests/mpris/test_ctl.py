@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Surface
-from mpris_helpers import MprisClient, until
+from mpris_helpers import MprisClient, Surface, until
 from support import DaemonProcess
 
 from headunit.model import Command, CommandName, LoopMode

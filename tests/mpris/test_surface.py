@@ -11,9 +11,8 @@ import socket
 from dataclasses import replace
 
 import pytest
-from conftest import Surface
 from dbus_fast import MessageType
-from mpris_helpers import ROOT, MprisClient
+from mpris_helpers import ROOT, MprisClient, Surface
 
 from headunit.component import Context
 from headunit.config import Config
