@@ -41,6 +41,7 @@ mpv_log = logging.getLogger("headunit.mpv")
 _AUTO_AO = "pulse,alsa,null"
 _EVENTS = frozenset(
     {
+        mpv.MpvEventID.START_FILE,
         mpv.MpvEventID.END_FILE,
         mpv.MpvEventID.FILE_LOADED,
         mpv.MpvEventID.PLAYBACK_RESTART,
@@ -84,6 +85,7 @@ class Player:
         self._infos: dict[str, TrackInfo] = {}
         self._refs: dict[str, MediaRef] = {}  # opened backend media: its id, its credentials
         self._mpv_entry: int | None = None  # mpv's playlist_entry_id of the file we loaded
+        self._mpv_started: int | None = None  # the entry of mpv's latest start-file
         self._loaded: Entry | None = None  # our queue entry in mpv, None when stopped
         self._direction = 1  # of travel, to skip broken files the way the user went
         self._failures = 0  # consecutive broken entries, to stop when all are broken
@@ -211,13 +213,23 @@ class Player:
                 self._seeking = False
                 self._state = self._state.with_position(self.position())
                 self._on_seeked(self._state)
-        elif kind == "file-loaded":
+        elif kind == "start-file":
+            self._mpv_started = event.get("playlist_entry_id")
+        elif kind == "file-loaded" and self._mpv_started == self._mpv_entry:
+            # Not a file-loaded of the previous file, arriving after a quick skip: mpv
+            # would refuse a seek while it still opens ours.
             self._file_ready = True
             if self._pending_seek is not None:
-                self._seek_to(self._pending_seek)
+                self._apply_pending_seek(self._pending_seek)
             self._update_track(media_type=self._loaded_media_type())
         elif kind == "end-file" and event.get("playlist_entry_id") == self._mpv_entry:
             self._on_end(str(event.get("reason")), event.get("file_error"))
+
+    def _apply_pending_seek(self, seconds: float) -> None:
+        try:
+            self._seek_to(seconds)
+        except CommandError as exc:
+            log.warning("could not seek to %.1f s: %s", seconds, exc)
 
     def _on_end(self, reason: str, error: object) -> None:
         entry = self._loaded

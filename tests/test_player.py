@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -232,3 +233,21 @@ async def test_the_embedded_cover_is_offered_as_a_file_uri(make_rig, tmp_path: P
     assert art is not None
     assert art.startswith("file://")
     assert Path(art.removeprefix("file://")).read_bytes().startswith(b"\x89PNG")
+
+
+async def test_a_seek_right_after_quick_skips_lands_in_the_new_track(
+    make_rig, album: list[Path]
+) -> None:
+    """A driver skips twice and scrubs at once: the seek waits for the new file to open,
+    and is not sent while mpv still opens it (the old file's events come late)."""
+    for _ in range(4):  # the race is timing-dependent: give it several chances
+        rig = await make_rig(album)
+        await playing(rig, "One")
+        await run(rig, CommandName.NEXT)
+        time.sleep(0.2)  # the loop is busy while mpv opens Two: its file-loaded waits
+        await run(rig, CommandName.NEXT)  # Three
+        await run(rig, CommandName.SEEK, 1.5)  # before Three is open: done once it is
+        await async_wait_for(lambda r=rig: r.recorder.seeks, within=5, what="the seek")
+        assert title(rig) == "Three"
+        assert rig.recorder.seeks[-1].position == pytest.approx(1.5, abs=0.25)
+        await rig.player.close()
