@@ -42,8 +42,9 @@ class Target(Protocol):
 
 
 class SnapshotTarget:
-    """A target whose state is the last snapshot it reported and whose position runs on
-    from it: the remote mirror (the phone plays), and the tests' small players."""
+    """A target that keeps the last snapshot it reported and the controller's callbacks.
+    Its position runs on from that snapshot (the remote mirror, the tests' players);
+    the local player reads it from mpv instead."""
 
     def __init__(self, state: PlayerState) -> None:
         self._state = state

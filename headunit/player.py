@@ -26,6 +26,7 @@ import mpv
 
 from headunit.artwork import find_art
 from headunit.config import PlayerConfig
+from headunit.controller import SnapshotTarget
 from headunit.media import SUPPORTED_URI_SCHEMES, expand, is_stream
 from headunit.model import Command, CommandError, CommandName, LoopMode, MediaRef
 from headunit.playqueue import Entry, Queue
@@ -72,7 +73,7 @@ def mpv_options(config: PlayerConfig) -> dict[str, Any]:
     }
 
 
-class Player:
+class Player(SnapshotTarget):
     def __init__(self, config: PlayerConfig, plan: Plan, art_dir: Path) -> None:
         self._config = config
         self._art_dir = art_dir  # where embedded covers are extracted, once each
@@ -80,8 +81,6 @@ class Player:
         self._plan = plan
         self._mpv: mpv.MPV | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._on_state: Callable[[PlayerState], None] = lambda _s: None
-        self._on_seeked: Callable[[PlayerState], None] = lambda _s: None
         self._infos: dict[str, TrackInfo] = {}
         self._refs: dict[str, MediaRef] = {}  # opened backend media: its id, its credentials
         self._mpv_entry: int | None = None  # mpv's playlist_entry_id of the file we loaded
@@ -94,22 +93,12 @@ class Player:
         self._pending_seek: float | None = None
         self._start = 0.0  # where the loaded file was asked to start
         self._volume = 100.0
-        self._state = PlayerState()
+        super().__init__(PlayerState())
 
-    # -- Target protocol -------------------------------------------------------------
-
-    @property
-    def state(self) -> PlayerState:
-        return self._state
-
-    def bind(
-        self,
-        on_state: Callable[[PlayerState], None],
-        on_seeked: Callable[[PlayerState], None],
-    ) -> None:
-        self._on_state, self._on_seeked = on_state, on_seeked
+    # -- Target protocol (state and bind come from SnapshotTarget) ------------------
 
     def position(self) -> float:
+        """Read from mpv now, not extrapolated from the last snapshot."""
         if self._loaded is None or self._mpv is None:
             return 0.0
         if not self._file_ready:
@@ -211,8 +200,7 @@ class Player:
         elif kind == "playback-restart":
             if self._seeking:
                 self._seeking = False
-                self._state = self._state.with_position(self.position())
-                self._on_seeked(self._state)
+                self._report(self._state.with_position(self.position()), seeked=True)
         elif kind == "start-file":
             self._mpv_started = event.get("playlist_entry_id")
         elif kind == "file-loaded" and self._mpv_started == self._mpv_entry:
@@ -298,22 +286,23 @@ class Player:
         loop = self._state.loop
         has_entry = queue.current is not None
         seekable = bool(self._mpv and self._loaded and self._mpv.seekable)
-        self._state = PlayerState(
-            status=self._status(),
-            track=track,  # type: ignore[arg-type]
-            position=self.position() if position is None else position,
-            clock=time.monotonic(),
-            volume=self._volume,
-            shuffle=queue.shuffled,
-            loop=loop,
-            can_next=queue.neighbour(1, loop) is not None,
-            can_previous=queue.neighbour(-1, loop) is not None,
-            can_seek=seekable or bool(track and track.duration and not is_stream(track.uri)),
-            can_play=has_entry,
-            can_pause=has_entry,
-            queue_length=len(queue),
+        self._report(
+            PlayerState(
+                status=self._status(),
+                track=track,  # type: ignore[arg-type]
+                position=self.position() if position is None else position,
+                clock=time.monotonic(),
+                volume=self._volume,
+                shuffle=queue.shuffled,
+                loop=loop,
+                can_next=queue.neighbour(1, loop) is not None,
+                can_previous=queue.neighbour(-1, loop) is not None,
+                can_seek=seekable or bool(track and track.duration and not is_stream(track.uri)),
+                can_play=has_entry,
+                can_pause=has_entry,
+                queue_length=len(queue),
+            )
         )
-        self._on_state(self._state)
 
     def _track_for(self, entry: Entry, info: TrackInfo) -> Track:
         ref = self._refs.get(entry.uri)
