@@ -31,8 +31,8 @@ from headunit.media import SUPPORTED_URI_SCHEMES, expand, is_stream
 from headunit.model import Command, CommandError, CommandName, LoopMode, MediaRef
 from headunit.playqueue import Entry, Queue
 from headunit.resume import Plan, ResumeState
-from headunit.state import PlayerState, Status, Track
-from headunit.tags import TrackInfo, describe
+from headunit.state import PlayerState, Status, Track, TrackInfo
+from headunit.tags import describe
 
 log = logging.getLogger(__name__)
 mpv_log = logging.getLogger("headunit.mpv")
@@ -306,21 +306,8 @@ class Player(SnapshotTarget):
 
     def _track_for(self, entry: Entry, info: TrackInfo) -> Track:
         ref = self._refs.get(entry.uri)
-        return Track(
-            media_id=ref.media_id if ref else None,
-            entry_id=entry.id,
-            uri=entry.uri,
-            title=info.title,
-            artist=info.artist,
-            album=info.album,
-            album_artist=info.album_artist,
-            genre=info.genre,
-            track_number=info.track_number,
-            disc_number=info.disc_number,
-            duration=info.duration,
-            media_type=info.media_type,
-            art_url=info.art_url,
-        )
+        media_id = ref.media_id if ref else None
+        return Track.of(info, entry_id=entry.id, uri=entry.uri, media_id=media_id)
 
     async def _info(self, uri: str) -> TrackInfo:
         info = self._infos.get(uri)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from headunit.model import LoopMode, MediaType
 
@@ -21,11 +21,9 @@ class Status(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Track:
-    """One queue entry's metadata; `entry_id` is unique per queue entry for the daemon's life."""
+class TrackInfo:
+    """What a piece of media is: from its tags, its file name, or the backend."""
 
-    entry_id: int
-    uri: str
     title: str
     artist: tuple[str, ...] = ()
     album: str | None = None
@@ -35,8 +33,20 @@ class Track:
     disc_number: int | None = None
     duration: float | None = None  # seconds; None while unknown or for live streams
     media_type: MediaType = "music"
+    art_url: str | None = None  # file:// URI of the cover
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Track(TrackInfo):
+    """One queue entry: its info, and `entry_id`, unique per entry for the daemon's life."""
+
+    entry_id: int
+    uri: str
     media_id: int | None = None  # the backend's id, when the media came from it
-    art_url: str | None = None
+
+    @classmethod
+    def of(cls, info: TrackInfo, **entry: Any) -> Track:
+        return cls(**{f.name: getattr(info, f.name) for f in fields(TrackInfo)}, **entry)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ Read before the file is loaded into mpv, so a skip can announce the new track at
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -15,22 +14,9 @@ import mutagen
 
 from headunit.media import VIDEO_EXTENSIONS, extension, is_stream
 from headunit.model import MediaType
+from headunit.state import TrackInfo
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class TrackInfo:
-    title: str
-    artist: tuple[str, ...] = ()
-    album: str | None = None
-    album_artist: tuple[str, ...] = ()
-    genre: tuple[str, ...] = ()
-    track_number: int | None = None
-    disc_number: int | None = None
-    duration: float | None = None
-    media_type: MediaType = "music"
-    art_url: str | None = None  # file:// URI of the cover, filled in by the player
 
 
 def title_from_name(uri: str) -> str:
