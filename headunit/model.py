@@ -75,7 +75,7 @@ class Command:
         return payload
 
 
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> bool:
     """A JSON number that fits a float (an int beyond float range is refused, not a crash)."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         return False
@@ -85,9 +85,16 @@ def _is_number(value: object) -> bool:
         return False
 
 
+def whole_number(value: object) -> int | None:
+    """`value` as an int when it is a whole JSON number (a userId claim), else None."""
+    if not is_number(value) or int(value) != value:  # type: ignore[call-overload]
+        return None
+    return int(value)  # type: ignore[call-overload]
+
+
 def _check_value(name: CommandName, value: object) -> None:
     if name in (CommandName.SEEK, CommandName.SEEK_BY, CommandName.VOLUME):
-        if not _is_number(value):
+        if not is_number(value):
             raise CommandError(f"{name} needs a finite number, got {_short(value)}")
         if name is CommandName.SEEK and value < 0:  # type: ignore[operator]
             raise CommandError(f"seek needs a position >= 0, got {_short(value)}")
@@ -133,7 +140,7 @@ def _short(value: object, limit: int = 60) -> str:
 
 def finite_time(value: float | None) -> float:
     """A time fit for the wire: finite and >= 0 (unknown becomes 0)."""
-    if value is None or not _is_number(value) or value < 0:
+    if value is None or not is_number(value) or value < 0:
         return 0.0
     return float(value)
 
@@ -176,20 +183,20 @@ def parse_playback_state(payload: object) -> PlaybackState:
     """Parse a `playback_state` from another client; raises CommandError on bad input."""
     if not isinstance(payload, Mapping):
         raise CommandError(f"a playback state is an object, got {type(payload).__name__}")
-    user_id = payload.get("userId")
-    if not _is_number(user_id) or int(user_id) != user_id:  # type: ignore[call-overload]
-        raise CommandError(f"userId must be a number, got {_short(user_id)}")
+    user_id = whole_number(payload.get("userId"))
+    if user_id is None:
+        raise CommandError(f"userId must be a number, got {_short(payload.get('userId'))}")
     is_playing = payload.get("isPlaying")
     if not isinstance(is_playing, bool):
         raise CommandError(f"isPlaying must be a boolean, got {_short(is_playing)}")
     times = {}
     for key in ("currentTime", "duration"):
         value = payload.get(key)
-        if not _is_number(value) or value < 0:  # type: ignore[operator]
+        if not is_number(value) or value < 0:  # type: ignore[operator]
             raise CommandError(f"{key} must be a finite number >= 0, got {_short(value)}")
         times[key] = float(value)
     media_id = payload.get("mediaId")
-    if media_id is not None and not _is_number(media_id):
+    if media_id is not None and not is_number(media_id):
         raise CommandError(f"mediaId must be a number or null, got {_short(media_id)}")
     texts = {}
     for key in _OPTIONAL_TEXT:
@@ -202,7 +209,7 @@ def parse_playback_state(payload: object) -> PlaybackState:
         raise CommandError(f"mediaType must be music or video, got {_short(media_type)}")
     known = {"userId", "isPlaying", "currentTime", "duration", "mediaId", "mediaType", *texts}
     return PlaybackState(
-        userId=int(user_id),  # type: ignore[arg-type]
+        userId=user_id,
         isPlaying=is_playing,
         currentTime=times["currentTime"],
         duration=times["duration"],

@@ -6,7 +6,6 @@ refused by PyJWT itself; a token must carry a whole-number `userId`.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import jwt
 
 from headunit.config import ServerConfig
+from headunit.model import is_number, whole_number
 
 
 class AuthError(Exception):
@@ -38,16 +38,11 @@ class Verifier:
             raise AuthError("Authentication error: token expired") from None
         except jwt.PyJWTError:
             raise AuthError("Authentication error: invalid token") from None
-        user_id = claims.get("userId")
-        if (
-            isinstance(user_id, bool)
-            or not isinstance(user_id, int | float)
-            or not math.isfinite(user_id)
-            or int(user_id) != user_id
-        ):
+        user_id = whole_number(claims.get("userId"))
+        if user_id is None:
             raise AuthError("Authentication error: no numeric userId")
         exp = claims.get("exp")
-        return int(user_id), float(exp) if isinstance(exp, int | float) else None
+        return user_id, float(exp) if is_number(exp) else None
 
 
 def verifier_from(config: ServerConfig) -> Verifier:

@@ -8,7 +8,6 @@ before the backend refuses it. The token itself is never logged.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import stat
 import time
@@ -16,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+
+from headunit.model import is_number, whole_number
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +44,12 @@ def read_claims(value: str) -> Token:
         claims = jwt.decode(value, options={"verify_signature": False})
     except jwt.PyJWTError as exc:
         raise TokenProblem(f"the token is not a JWT ({type(exc).__name__})") from None
-    user_id = claims.get("userId")
-    if isinstance(user_id, bool) or not isinstance(user_id, int | float):
-        raise TokenProblem("the token has no numeric userId claim")
-    if not math.isfinite(user_id) or int(user_id) != user_id:
-        raise TokenProblem("the token's userId claim is not a whole number")
+    user_id = whole_number(claims.get("userId"))
+    if user_id is None:
+        raise TokenProblem("the token has no whole-number userId claim")
     exp = claims.get("exp")
-    expires = float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
-    return Token(value=value, user_id=int(user_id), expires=expires)
+    expires = float(exp) if is_number(exp) else None
+    return Token(value=value, user_id=user_id, expires=expires)
 
 
 class TokenSource:

@@ -38,6 +38,7 @@ BAD_TOKENS = {
     "string userId": sign({"userId": "7"}),
     "boolean userId": sign({"userId": True}),
     "fractional userId": sign({"userId": 7.5}),
+    "huge userId": sign({"userId": 10**400}),
     "no userId": sign({"sub": "7"}),
     "not a JWT": "hello",
     "empty": "",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from link_helpers import link_config, make_token, rest, wait_until
 
-from headunit.link.token import TokenSource, read_claims
+from headunit.link.token import TokenProblem, TokenSource, read_claims
 from headunit.model import Command, CommandName
 
 
@@ -46,6 +47,16 @@ def test_token_claims_without_the_token_in_its_repr(tmp_path):
     assert (claims.user_id, claims.expires) == (7, 2_000_000_000.0)
     assert token not in repr(claims)
     assert token not in str(claims)
+
+
+@pytest.mark.parametrize("user", ["7", True, 7.5, 10**400, None])
+def test_a_token_without_a_whole_number_user_is_a_clear_problem(user):
+    with pytest.raises(TokenProblem, match="userId"):
+        read_claims(make_token(user))
+
+
+def test_a_huge_expiry_reads_as_none_not_a_crash():
+    assert read_claims(make_token(7, exp=10**400)).expires is None
 
 
 def test_token_file_wins_and_falls_back_to_the_inline_token(tmp_path, caplog):
