@@ -18,10 +18,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import mutagen
 from mutagen.flac import Picture
+
+from headunit.media import to_local_path
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,10 @@ def find_art(uri: str, cache_dir: Path | str) -> str | None:
 
     Never raises: a track without readable art simply has none.
     """
-    path = local_path(uri)
+    path = to_local_path(uri)
     if path is None:
         return None
+    path = path.absolute()  # as_uri() needs it
     try:
         cached = _embedded(path, Path(cache_dir))
     except Exception as exc:  # mutagen raises many types on odd files
@@ -52,16 +54,6 @@ def find_art(uri: str, cache_dir: Path | str) -> str | None:
         cached = None
     found = cached or _sidecar(path)
     return found.as_uri() if found else None
-
-
-def local_path(uri: str) -> Path | None:
-    """The local file a path or file:// URI names; None for remote URLs."""
-    parts = urlsplit(uri)
-    if parts.scheme == "file":
-        return Path(unquote(parts.path))
-    if parts.scheme and "://" in uri:
-        return None
-    return Path(uri).absolute()
 
 
 def _embedded(path: Path, cache_dir: Path) -> Path | None:
