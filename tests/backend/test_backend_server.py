@@ -9,17 +9,10 @@ import aiohttp
 import jwt
 import pytest
 from backend_helpers import KEY, sign
+from support import async_wait_for
 
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, serve
-
-
-async def until(predicate, within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
-
 
 STATE = {
     "userId": 7,
@@ -61,7 +54,7 @@ async def test_error_event_refusal_style(connect):
     running = await serve(Backend(Verifier(KEY, "HS256"), refusal="error_event"))
     try:
         client = await connect(running.url, BAD_TOKENS["expired"])
-        await until(lambda: not client.sio.connected)
+        await async_wait_for(lambda: not client.sio.connected, within=5.0)
         assert client.got("error") == [{"message": "Authentication error: token expired"}]
     finally:
         await running.stop()
@@ -98,12 +91,12 @@ async def test_state_goes_to_the_users_other_sockets_and_is_cached(server, conne
     car = await connect(server.url, sign({"userId": 7}))
     stranger = await connect(server.url, sign({"userId": 8}))
     await web.sio.emit("playback_state_update", {**STATE, "userId": 8})  # lies about its user
-    await until(lambda: car.got("playback_state"))
+    await async_wait_for(lambda: car.got("playback_state"), within=5.0)
     assert car.got("playback_state") == [{**STATE, "userId": 7}]
     assert web.got("playback_state") == []
     assert stranger.got("playback_state") == []
     late = await connect(server.url, sign({"userId": 7}))
-    await until(lambda: late.got("playback_state"))
+    await async_wait_for(lambda: late.got("playback_state"), within=5.0)
     assert late.got("playback_state") == [{**STATE, "userId": 7}]
 
 
@@ -111,7 +104,7 @@ async def test_commands_go_to_the_other_sockets_only(server, connect):
     phone = await connect(server.url, sign({"userId": 7}))
     car = await connect(server.url, sign({"userId": 7}))
     await phone.sio.emit("carplay_command", {"command": "seek", "value": 42})
-    await until(lambda: car.got("carplay_command"))
+    await async_wait_for(lambda: car.got("carplay_command"), within=5.0)
     assert car.got("carplay_command") == [{"command": "seek", "value": 42}]
     assert phone.got("carplay_command") == []
 
@@ -120,7 +113,7 @@ async def test_invalid_events_get_an_error_and_keep_the_socket(server, connect):
     phone = await connect(server.url, sign({"userId": 7}))
     await phone.sio.emit("carplay_command", {"command": "seek", "value": -3})
     await phone.sio.emit("playback_state_update", {**STATE, "currentTime": float("nan")})
-    await until(lambda: len(phone.got("error")) == 2)
+    await async_wait_for(lambda: len(phone.got("error")) == 2, within=5.0)
     messages = [e["message"] for e in phone.got("error")]
     assert messages[0].startswith("invalid command: seek needs a position >= 0")
     assert messages[1].startswith("invalid playback state: currentTime")
@@ -131,7 +124,7 @@ async def test_invalid_events_get_an_error_and_keep_the_socket(server, connect):
 async def test_ping_pong(server, connect):
     client = await connect(server.url, sign({"userId": 7}))
     await client.sio.emit("ping")
-    await until(lambda: client.got("pong"))
+    await async_wait_for(lambda: client.got("pong"), within=5.0)
 
 
 async def call(method: str, url: str, token: str | None, body: object = None):
@@ -154,7 +147,9 @@ async def test_rest_control_reaches_every_socket_of_the_user(server, connect):
         {"command": "next", "value": None},
     )
     assert (status, body["success"]) == (200, True)
-    await until(lambda: car.got("carplay_command") and web.got("carplay_command"))
+    await async_wait_for(
+        lambda: car.got("carplay_command") and web.got("carplay_command"), within=5.0
+    )
     assert car.got("carplay_command") == [{"command": "next"}]
     await asyncio.sleep(0.1)
     assert other.got("carplay_command") == []
@@ -192,7 +187,7 @@ async def test_now_playing(server, connect):
     assert await call("GET", url, sign({"userId": 7})) == (200, None)
     web = await connect(server.url, sign({"userId": 7}))
     await web.sio.emit("playback_state_update", STATE)
-    await until(lambda: server.backend.cached(7) is not None)
+    await async_wait_for(lambda: server.backend.cached(7) is not None, within=5.0)
     assert await call("GET", url, sign({"userId": 7})) == (200, STATE)
     assert await call("GET", url, sign({"userId": 8})) == (200, None)
     assert (await call("GET", url, None))[0] == 401

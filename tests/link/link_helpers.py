@@ -3,14 +3,11 @@ car (a Link around a controller) and a phone (a second Socket.IO client)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +15,7 @@ from typing import Any
 import aiohttp
 import jwt
 import socketio
+from support import async_wait_for
 
 from headunit.component import Context
 from headunit.config import Config, parse
@@ -34,15 +32,6 @@ def make_token(user: Any, *, exp: float | None = None, secret: str = SECRET) -> 
     if exp is not None:
         claims["exp"] = int(exp)
     return jwt.encode(claims, secret, algorithm="HS256")
-
-
-async def wait_until(predicate: Callable[[], bool], within: float = 10.0) -> None:
-    """Poll `predicate` until true; fails the test if it never becomes true."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
 
 
 class FakePlayer(SnapshotTarget):
@@ -202,7 +191,7 @@ class BackendProcess:
     async def start(self) -> None:
         starts = self.log.read_text().count("listening on") if self.log.exists() else 0
         self._spawn()
-        await wait_until(lambda: self.log.read_text().count("listening on") > starts)
+        await async_wait_for(lambda: self.log.read_text().count("listening on") > starts)
 
     def _spawn(self) -> None:
         with self.log.open("ab") as out:

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from link_helpers import make_token, now_playing, rest, wait_until, write_token
-from support import make_album
+from link_helpers import make_token, now_playing, rest, write_token
+from support import async_wait_for, make_album
 
 PHONE_STATE = {
     "userId": 7,
@@ -82,18 +82,18 @@ def cached(backend: Any) -> dict[str, Any]:
 
 async def test_rest_commands_change_what_the_car_plays(car_daemon, backend):
     daemon = await car_daemon()
-    await wait_until(lambda: cached(backend).get("mediaTitle") == "One")
+    await async_wait_for(lambda: cached(backend).get("mediaTitle") == "One")
     await rest(backend.url, 7, {"command": "next", "value": None})
-    await wait_until(lambda: cached(backend).get("mediaTitle") == "Two")
+    await async_wait_for(lambda: cached(backend).get("mediaTitle") == "Two")
     assert await playerctl("metadata", "title") == "Two"
     await rest(backend.url, 7, {"command": "pause", "value": None})
-    await wait_until(lambda: cached(backend).get("isPlaying") is False)
+    await async_wait_for(lambda: cached(backend).get("isPlaying") is False)
     assert await playerctl("status") == "Paused"
     await rest(backend.url, 7, {"command": "seek", "value": 42})
-    await wait_until(lambda: cached(backend).get("currentTime", 0) >= 41.5)
+    await async_wait_for(lambda: cached(backend).get("currentTime", 0) >= 41.5)
     assert abs(float(await playerctl("position")) - 42) < 0.5
     await rest(backend.url, 7, {"command": "play", "value": None})
-    await wait_until(lambda: cached(backend).get("isPlaying") is True)
+    await async_wait_for(lambda: cached(backend).get("isPlaying") is True)
     assert await playerctl("status") == "Playing"
     state = await now_playing(backend.url)
     assert (state["mediaTitle"], state["userId"], state["deviceName"]) == ("Two", 7, "car")
@@ -104,18 +104,18 @@ async def test_rest_commands_change_what_the_car_plays(car_daemon, backend):
 
 async def test_mpris_changes_reach_the_backend(car_daemon, backend):
     await car_daemon()
-    await wait_until(lambda: cached(backend).get("mediaTitle") == "One")
+    await async_wait_for(lambda: cached(backend).get("mediaTitle") == "One")
     await playerctl("next")
-    await wait_until(lambda: cached(backend).get("mediaTitle") == "Two")
+    await async_wait_for(lambda: cached(backend).get("mediaTitle") == "Two")
     await playerctl("pause")
-    await wait_until(lambda: cached(backend).get("isPlaying") is False)
+    await async_wait_for(lambda: cached(backend).get("isPlaying") is False)
     await playerctl("position", "30")
-    await wait_until(lambda: cached(backend).get("currentTime", 0) >= 29.5)
+    await async_wait_for(lambda: cached(backend).get("currentTime", 0) >= 29.5)
 
 
 async def test_remote_role_mirrors_the_phone(car_daemon, backend, make_phone):
     daemon = await car_daemon(role="remote")
-    await wait_until(lambda: "connected to" in daemon.log())
+    await async_wait_for(lambda: "connected to" in daemon.log())
     phone = await make_phone(backend.url)
     await phone.sio.emit("playback_state_update", PHONE_STATE)
 
@@ -132,7 +132,7 @@ async def test_remote_role_mirrors_the_phone(car_daemon, backend, make_phone):
     await playerctl("next")
     await playerctl("pause")
     await playerctl("position", "100")
-    await wait_until(lambda: len(phone.commands) == 3)
+    await async_wait_for(lambda: len(phone.commands) == 3)
     assert phone.commands == [
         {"command": "next"},
         {"command": "pause"},
@@ -141,7 +141,7 @@ async def test_remote_role_mirrors_the_phone(car_daemon, backend, make_phone):
     # What the seed cannot say is refused, not faked, and nothing goes to the phone.
     for args in (("volume", "0.5"), ("shuffle", "On"), ("stop",)):
         await playerctl(*args, check=False)
-    await wait_until(lambda: "stop is not supported in the remote role" in daemon.log())
+    await async_wait_for(lambda: "stop is not supported in the remote role" in daemon.log())
     assert "volume is not supported in the remote role" in daemon.log()
     assert "shuffle is not supported in the remote role" in daemon.log()
     assert len(phone.commands) == 3
@@ -150,9 +150,9 @@ async def test_remote_role_mirrors_the_phone(car_daemon, backend, make_phone):
 async def test_backend_killed_and_restarted_under_the_real_daemon(car_daemon, backend_process):
     await backend_process.start()
     daemon = await car_daemon(url=backend_process.url)
-    await wait_until(lambda: "connected to" in daemon.log())
+    await async_wait_for(lambda: "connected to" in daemon.log())
     backend_process.kill()
-    await wait_until(lambda: "disconnected from the backend" in daemon.log())
+    await async_wait_for(lambda: "disconnected from the backend" in daemon.log())
     # The music goes on, and the car's own controls work, with no backend.
     assert await playerctl("status") == "Playing"
     first = float(await playerctl("position"))
@@ -165,7 +165,7 @@ async def test_backend_killed_and_restarted_under_the_real_daemon(car_daemon, ba
 
     await eventually(on_two)
     await backend_process.start()
-    await wait_until(lambda: daemon.log().count("connected to") == 2)
+    await async_wait_for(lambda: daemon.log().count("connected to") == 2)
     # The new backend process knew nothing: the car re-sent its state on reconnect.
     state = await now_playing(backend_process.url)
     assert (state["mediaTitle"], state["isPlaying"]) == ("Two", True)

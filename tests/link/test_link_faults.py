@@ -7,7 +7,8 @@ import logging
 import time
 
 import pytest
-from link_helpers import SECRET, link_config, make_token, wait_until, write_token
+from link_helpers import SECRET, link_config, make_token, write_token
+from support import async_wait_for
 
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, serve
@@ -22,26 +23,26 @@ async def test_backend_killed_and_restarted_mid_playback(
     await backend_process.start()
     car = await make_car(link_config(backend_process.url, token_file))
     await car.controller.execute(Command(CommandName.PLAY), "test")
-    await wait_until(lambda: car.supervisor.connected)
+    await async_wait_for(lambda: car.supervisor.connected)
     backend_process.kill()
-    await wait_until(lambda: not car.supervisor.connected)
+    await async_wait_for(lambda: not car.supervisor.connected)
     # Offline: the car keeps playing and obeys its own controls.
     await car.controller.execute(Command(CommandName.NEXT), "test")
     assert car.controller.state.status is Status.PLAYING
     await backend_process.start()
-    await wait_until(lambda: car.supervisor.sessions == 2)
+    await async_wait_for(lambda: car.supervisor.sessions == 2)
     # The fresh backend knows nothing; the car re-sends its latest state at once.
     phone = await make_phone(backend_process.url)
-    await wait_until(lambda: bool(phone.states))
+    await async_wait_for(lambda: bool(phone.states))
     assert phone.states[0]["mediaId"] == 101
     assert phone.states[0]["isPlaying"] is True
 
 
 async def test_server_side_disconnect_reconnects(backend, token_file, make_car):
     car = await make_car(link_config(backend.url, token_file))
-    await wait_until(lambda: car.supervisor.connected)
+    await async_wait_for(lambda: car.supervisor.connected)
     await backend.backend.disconnect_user(7)
-    await wait_until(lambda: car.supervisor.sessions == 2 and car.supervisor.connected)
+    await async_wait_for(lambda: car.supervisor.sessions == 2 and car.supervisor.connected)
 
 
 @pytest.mark.parametrize("style", ["connect_error", "error_event"])
@@ -52,7 +53,7 @@ async def test_bad_token_is_refused_without_a_tight_loop(style, tmp_path, make_c
             tmp_path / "token", make_token(7, secret="not-the-secret-but-long-enough-for-hs256")
         )
         car = await make_car(link_config(running.url, token_file, auth_backoff_seconds=1.0))
-        await wait_until(lambda: running.backend.refused >= 1)
+        await async_wait_for(lambda: running.backend.refused >= 1)
         await asyncio.sleep(2.5)
         # 1 s auth backoff with jitter: a handful of attempts, not hundreds.
         assert 2 <= running.backend.refused <= 6
@@ -72,14 +73,14 @@ async def test_expired_token_reported_once_then_replaced_in_the_file(
 ):
     token_file = write_token(tmp_path / "token", make_token(7, exp=time.time() - 60))
     car = await make_car(link_config(backend.url, token_file, auth_backoff_seconds=3600))
-    await wait_until(lambda: car.supervisor.problem is not None)
+    await async_wait_for(lambda: car.supervisor.problem is not None)
     await asyncio.sleep(1.5)
     expired = [r for r in caplog.records if "expired" in r.getMessage()]
     assert len(expired) == 1
     assert str(token_file) in expired[0].getMessage()
     assert backend.backend.refused == 0  # it never bothered the backend with it
     write_token(token_file, make_token(7, exp=time.time() + 3600))
-    await wait_until(lambda: car.supervisor.connected)
+    await async_wait_for(lambda: car.supervisor.connected)
 
 
 async def test_backend_that_accepts_but_never_answers(tmp_path, token_file, make_car):
@@ -94,7 +95,7 @@ async def test_backend_that_accepts_but_never_answers(tmp_path, token_file, make
         car = await make_car(
             link_config(f"http://127.0.0.1:{port}", token_file, timeout_seconds=0.3)
         )
-        await wait_until(lambda: len(accepted) >= 2)  # it timed out and tried again
+        await async_wait_for(lambda: len(accepted) >= 2)  # it timed out and tried again
         await car.controller.execute(Command(CommandName.PLAY), "test")
         assert car.controller.state.status is Status.PLAYING
         assert not car.supervisor.connected
@@ -116,7 +117,7 @@ async def test_missing_pong_ends_the_connection(token_file, make_car, caplog):
         car = await make_car(
             link_config(running.url, token_file, ping_seconds=1.0, timeout_seconds=0.5)
         )
-        await wait_until(lambda: car.supervisor.sessions >= 2)
+        await async_wait_for(lambda: car.supervisor.sessions >= 2)
         assert any("no pong" in r.getMessage() for r in caplog.records)
     finally:
         await running.stop()
@@ -124,7 +125,7 @@ async def test_missing_pong_ends_the_connection(token_file, make_car, caplog):
 
 async def test_round_trip_is_measured(backend, token_file, make_car):
     car = await make_car(link_config(backend.url, token_file, ping_seconds=1.0))
-    await wait_until(lambda: car.supervisor.rtt is not None)
+    await async_wait_for(lambda: car.supervisor.rtt is not None)
     status = car.link.status()
     assert status["connected"] is True
     assert status["user_id"] == 7
@@ -137,11 +138,11 @@ async def test_tokens_never_reach_the_logs(backend, tmp_path, make_car, make_pho
     token_file = write_token(tmp_path / "token", good)
     token_file.chmod(0o644)  # also triggers the readable-by-others warning
     car = await make_car(link_config(backend.url, token_file))
-    await wait_until(lambda: car.supervisor.connected)
+    await async_wait_for(lambda: car.supervisor.connected)
     bad = make_token(7, secret="the-wrong-secret-long-enough-for-hs256")
     write_token(token_file, bad)
     await backend.backend.disconnect_user(7)
-    await wait_until(lambda: backend.backend.refused >= 1)
+    await async_wait_for(lambda: backend.backend.refused >= 1)
     text = caplog.text
     assert "readable by others" in text
     assert "Authentication error" in text
@@ -160,10 +161,10 @@ def test_backoff_is_full_jitter_doubling_up_to_the_cap():
 async def test_token_expiring_while_connected(backend, tmp_path, make_car, caplog):
     token_file = write_token(tmp_path / "token", make_token(7, exp=time.time() + 2))
     car = await make_car(link_config(backend.url, token_file, auth_backoff_seconds=3600))
-    await wait_until(lambda: car.supervisor.connected)
+    await async_wait_for(lambda: car.supervisor.connected)
     # The backend hangs up when the token ends; the car sees why and waits for a new one.
-    await wait_until(lambda: "expired" in (car.supervisor.problem or ""))
+    await async_wait_for(lambda: "expired" in (car.supervisor.problem or ""))
     assert not car.supervisor.connected
     write_token(token_file, make_token(7, exp=time.time() + 3600))
-    await wait_until(lambda: car.supervisor.connected and car.supervisor.sessions == 2)
+    await async_wait_for(lambda: car.supervisor.connected and car.supervisor.sessions == 2)
     assert sum("expired at" in r.getMessage() for r in caplog.records) == 1

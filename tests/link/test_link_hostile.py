@@ -19,7 +19,8 @@ import pytest
 import socketio
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from link_helpers import SECRET, Car, Phone, link_config, make_token, wait_until, write_token
+from link_helpers import SECRET, Car, Phone, link_config, make_token, write_token
+from support import async_wait_for
 
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, serve
@@ -141,7 +142,7 @@ def raw_car(rig: Rig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]
         running = await serve(backend)
         car = Car(link_config(running.url, token_file, ping_seconds=3600))
         await car.link.start()
-        await wait_until(lambda: car.supervisor.connected)
+        await async_wait_for(lambda: car.supervisor.connected)
         return running, car
 
     running, car = rig.run(setup)
@@ -162,7 +163,9 @@ def test_car_survives_hostile_commands(rig: Rig, raw_car: Any, batch: list[objec
         for item in batch:
             await raw_car.emit(item)
         await raw_car.emit(sentinel)
-        await wait_until(lambda: Command(CommandName.SEEK, sentinel["value"]) in player.executed)
+        await async_wait_for(
+            lambda: Command(CommandName.SEEK, sentinel["value"]) in player.executed
+        )
         del player.executed[:start]
 
     rig.run(feed)
@@ -208,7 +211,9 @@ def test_backend_relays_only_valid_commands(rig: Rig, phones: Any, batch: list[o
         for item in batch:
             await hostile.sio.emit("carplay_command", item)
         await hostile.sio.emit("carplay_command", sentinel)
-        await wait_until(lambda: sentinel in listener.commands and len(hostile.errors) == invalid)
+        await async_wait_for(
+            lambda: sentinel in listener.commands and len(hostile.errors) == invalid
+        )
 
     rig.run(feed)
     assert listener.commands == [*valid, sentinel]
@@ -223,7 +228,7 @@ def test_oversized_integers_are_dropped_by_the_library(rig: Rig, raw_car: Any) -
     async def feed() -> None:
         await raw_car.emit({"command": "seek", "value": 10**200})
         await raw_car.emit(sentinel)
-        await wait_until(lambda: bool(player.executed))
+        await async_wait_for(lambda: bool(player.executed))
 
     rig.run(feed)
     assert player.executed == [Command(CommandName.SEEK, sentinel["value"])]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from link_helpers import link_config, now_playing, rest, wait_until
+from link_helpers import link_config, now_playing, rest
+from support import async_wait_for
 
 from headunit.link import describe, read_status
 from headunit.model import Command, CommandName
@@ -15,7 +16,7 @@ async def test_state_is_published_on_connect_with_user_device_and_time(
     backend, token_file, make_car
 ):
     await make_car(link_config(backend.url, token_file))
-    await wait_until(lambda: backend.backend.cached(7) is not None)
+    await async_wait_for(lambda: backend.backend.cached(7) is not None)
     state = await now_playing(backend.url)
     assert state["userId"] == 7
     assert state["isPlaying"] is False
@@ -31,18 +32,18 @@ async def test_rest_commands_drive_the_player_and_now_playing_follows(
     backend, token_file, make_car
 ):
     car = await make_car(link_config(backend.url, token_file))
-    await wait_until(lambda: car.supervisor.connected)
+    await async_wait_for(lambda: car.supervisor.connected)
     assert await rest(backend.url, 7, {"command": "play", "value": None}) == (
         200,
         {"success": True, "command": {"command": "play"}},
     )
-    await wait_until(lambda: (backend.backend.cached(7) or {}).get("isPlaying") is True)
+    await async_wait_for(lambda: (backend.backend.cached(7) or {}).get("isPlaying") is True)
     await rest(backend.url, 7, {"command": "next", "value": None})
-    await wait_until(lambda: (backend.backend.cached(7) or {}).get("mediaId") == 101)
+    await async_wait_for(lambda: (backend.backend.cached(7) or {}).get("mediaId") == 101)
     await rest(backend.url, 7, {"command": "seek", "value": 42})
-    await wait_until(lambda: (backend.backend.cached(7) or {}).get("currentTime", 0) >= 42)
+    await async_wait_for(lambda: (backend.backend.cached(7) or {}).get("currentTime", 0) >= 42)
     await rest(backend.url, 7, {"command": "pause", "value": None})
-    await wait_until(lambda: (backend.backend.cached(7) or {}).get("isPlaying") is False)
+    await async_wait_for(lambda: (backend.backend.cached(7) or {}).get("isPlaying") is False)
     state = await now_playing(backend.url)
     assert state["mediaTitle"] == "Song 1"
     assert 42 <= state["currentTime"] < 44
@@ -51,7 +52,7 @@ async def test_rest_commands_drive_the_player_and_now_playing_follows(
 
 async def test_phone_commands_arrive_in_order(backend, token_file, make_car, make_phone):
     car = await make_car(link_config(backend.url, token_file))
-    await wait_until(lambda: car.supervisor.connected)
+    await async_wait_for(lambda: car.supervisor.connected)
     phone = await make_phone(backend.url)
     for payload in (
         {"command": "next"},
@@ -61,7 +62,7 @@ async def test_phone_commands_arrive_in_order(backend, token_file, make_car, mak
         {"command": "play"},
     ):
         await phone.sio.emit("carplay_command", payload)
-    await wait_until(lambda: len(car.player.executed) == 5)
+    await async_wait_for(lambda: len(car.player.executed) == 5)
     assert car.player.executed == [
         Command(CommandName.NEXT),
         Command(CommandName.NEXT),
@@ -73,28 +74,28 @@ async def test_phone_commands_arrive_in_order(backend, token_file, make_car, mak
 
 async def test_phone_sees_changes_but_not_position_alone(backend, token_file, make_car, make_phone):
     car = await make_car(link_config(backend.url, token_file, heartbeat_seconds=3600))
-    await wait_until(lambda: car.supervisor.connected)
+    await async_wait_for(lambda: car.supervisor.connected)
     phone = await make_phone(backend.url)
     await car.controller.execute(Command(CommandName.PLAY), "test")
-    await wait_until(lambda: any(s["isPlaying"] for s in phone.states))
+    await async_wait_for(lambda: any(s["isPlaying"] for s in phone.states))
     before = len(phone.states)
     await asyncio.sleep(0.5)  # the position moves; that alone is not news
     assert len(phone.states) == before
     await car.controller.execute(Command(CommandName.SEEK, 90.0), "test")
-    await wait_until(lambda: phone.states[-1]["currentTime"] >= 90)
+    await async_wait_for(lambda: phone.states[-1]["currentTime"] >= 90)
 
 
 async def test_heartbeat_while_playing_none_while_paused(backend, token_file, make_car, make_phone):
     car = await make_car(link_config(backend.url, token_file, heartbeat_seconds=0.5))
-    await wait_until(lambda: car.supervisor.connected)
+    await async_wait_for(lambda: car.supervisor.connected)
     phone = await make_phone(backend.url)
     await car.controller.execute(Command(CommandName.PLAY), "test")
-    await wait_until(lambda: len(phone.states) >= 3)  # play, then heartbeats
+    await async_wait_for(lambda: len(phone.states) >= 3)  # play, then heartbeats
     times = [s["currentTime"] for s in phone.states]
     assert times == sorted(times)
     assert times[-1] > times[0]
     await car.controller.execute(Command(CommandName.PAUSE), "test")
-    await wait_until(lambda: phone.states[-1]["isPlaying"] is False)
+    await async_wait_for(lambda: phone.states[-1]["isPlaying"] is False)
     paused = len(phone.states)
     await asyncio.sleep(1.5)  # three heartbeat periods
     assert len(phone.states) == paused
@@ -102,14 +103,14 @@ async def test_heartbeat_while_playing_none_while_paused(backend, token_file, ma
 
 async def test_invalid_commands_are_logged_once_and_dropped(backend, token_file, make_car, caplog):
     car = await make_car(link_config(backend.url, token_file))
-    await wait_until(lambda: car.supervisor.connected)
+    await async_wait_for(lambda: car.supervisor.connected)
     caplog.set_level(logging.WARNING)
     # The reference backend validates too; a backend that relays anything is simulated
     # by handing the payloads to the receiver as the socket would.
     for payload in ({"command": "explode"}, {"command": "seek", "value": -1}, [1, 2], None):
         car.link.commands.received(payload)
     car.link.commands.received({"command": "pause"})
-    await wait_until(lambda: car.player.executed == [Command(CommandName.PAUSE)])
+    await async_wait_for(lambda: car.player.executed == [Command(CommandName.PAUSE)])
     dropped = [r for r in caplog.records if "dropped a carplay_command" in r.getMessage()]
     assert len(dropped) == 4
     assert "unknown command 'explode'" in dropped[0].getMessage()
@@ -120,7 +121,7 @@ async def test_status_shows_the_connection_and_the_other_clients(
     backend, token_file, make_car, make_phone
 ):
     car = await make_car(link_config(backend.url, token_file))
-    await wait_until(lambda: car.supervisor.connected)
+    await async_wait_for(lambda: car.supervisor.connected)
     phone = await make_phone(backend.url)
     await phone.sio.emit(
         "playback_state_update",
@@ -136,7 +137,7 @@ async def test_status_shows_the_connection_and_the_other_clients(
         },
     )
     state_dir = token_file.parent / "state"
-    await wait_until(lambda: (read_status(state_dir) or {}).get("clients"))
+    await async_wait_for(lambda: (read_status(state_dir) or {}).get("clients"))
     lines = describe(read_status(state_dir))
     assert lines[0].startswith(f"backend: connected to {backend.url} as user 7 (player role")
     assert lines[1].startswith("  web app: playing Web Song by Web Artist at 6")

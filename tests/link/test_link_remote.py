@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from link_helpers import link_config, wait_until
+from link_helpers import link_config
+from support import async_wait_for
 
 from headunit.link import build_remote
 from headunit.model import Command, CommandError, CommandName, LoopMode
@@ -47,7 +48,7 @@ class Seen:
 async def remote_car(backend, token_file, make_car):
     config = link_config(backend.url, token_file, role="remote")
     car = await make_car(config, mirror=build_remote(config))
-    await wait_until(lambda: car.supervisor.connected)
+    await async_wait_for(lambda: car.supervisor.connected)
     car.seen = Seen()
     car.controller.subscribe(car.seen)
     return car
@@ -59,7 +60,7 @@ async def test_car_mirrors_the_phone_with_a_moving_position(remote_car, make_pho
     assert not car.controller.state.can_play  # nothing to control yet
     phone = await make_phone(backend.url)
     await phone.sio.emit("playback_state_update", phone_state())
-    await wait_until(lambda: car.controller.state.track is not None)
+    await async_wait_for(lambda: car.controller.state.track is not None)
     state = car.controller.state
     assert state.status is Status.PLAYING
     assert (state.track.title, state.track.artist, state.track.album) == (
@@ -75,14 +76,14 @@ async def test_car_mirrors_the_phone_with_a_moving_position(remote_car, make_pho
     await asyncio.sleep(0.3)
     assert car.controller.position() > first >= 10.0
     await phone.sio.emit("playback_state_update", phone_state(isPlaying=False, currentTime=11))
-    await wait_until(lambda: car.controller.state.status is Status.PAUSED)
+    await async_wait_for(lambda: car.controller.state.status is Status.PAUSED)
     assert not car.seen.seeks  # 10 s + a moment -> 11 s is drift, not a seek
     await phone.sio.emit("playback_state_update", phone_state(isPlaying=False, currentTime=95))
-    await wait_until(lambda: bool(car.seen.seeks))
+    await async_wait_for(lambda: bool(car.seen.seeks))
     assert car.seen.seeks[-1].position == 95.0
     entry = car.controller.state.track.entry_id
     await phone.sio.emit("playback_state_update", phone_state(mediaId=6, mediaTitle="Other"))
-    await wait_until(lambda: car.controller.state.track.title == "Other")
+    await async_wait_for(lambda: car.controller.state.track.title == "Other")
     assert car.controller.state.track.entry_id != entry  # a new trackid per mediaId
     assert car.seen.changes
 
@@ -91,12 +92,12 @@ async def test_car_controls_reach_the_phone_as_seed_commands(remote_car, make_ph
     car = remote_car
     phone = await make_phone(backend.url)
     await phone.sio.emit("playback_state_update", phone_state())
-    await wait_until(lambda: car.controller.state.track is not None)
+    await async_wait_for(lambda: car.controller.state.track is not None)
     await car.controller.execute(Command(CommandName.NEXT), "mpris")
     await car.controller.execute(Command(CommandName.TOGGLE), "mpris")  # playing -> pause
     await car.controller.execute(Command(CommandName.SEEK, 42.0), "mpris")
     await car.controller.execute(Command(CommandName.PREVIOUS), "cli")
-    await wait_until(lambda: len(phone.commands) == 4)
+    await async_wait_for(lambda: len(phone.commands) == 4)
     assert phone.commands == [
         {"command": "next"},
         {"command": "pause"},
@@ -127,10 +128,10 @@ async def test_remote_forgets_the_phone_when_the_backend_goes(remote_car, make_p
     car = remote_car
     phone = await make_phone(backend.url)
     await phone.sio.emit("playback_state_update", phone_state())
-    await wait_until(lambda: car.controller.state.track is not None)
+    await async_wait_for(lambda: car.controller.state.track is not None)
     await backend.backend.disconnect_user(7)
     # On reconnect the backend's cached state brings the phone back.
-    await wait_until(
+    await async_wait_for(
         lambda: car.controller.state.track is not None and car.supervisor.sessions == 2
     )
     statuses = [state.status for state, _ in car.seen.changes]
@@ -145,10 +146,10 @@ async def test_handoff_continues_what_the_phone_starts(backend, token_file, make
         media_url="http://media.example/api/media/{mediaId}/stream",
     )
     car = await make_car(config)
-    await wait_until(lambda: car.supervisor.connected)
+    await async_wait_for(lambda: car.supervisor.connected)
     phone = await make_phone(backend.url)
     await phone.sio.emit("playback_state_update", phone_state(currentTime=30.0))
-    await wait_until(lambda: len(car.player.executed) == 2)
+    await async_wait_for(lambda: len(car.player.executed) == 2)
     open_, seek = car.player.executed
     assert open_.name is CommandName.OPEN
     assert open_.value.uri == "http://media.example/api/media/5/stream"
@@ -172,9 +173,9 @@ async def test_no_handoff_while_the_car_plays(backend, token_file, make_car, mak
     )
     car = await make_car(config)
     await car.controller.execute(Command(CommandName.PLAY), "test")
-    await wait_until(lambda: car.supervisor.connected)
+    await async_wait_for(lambda: car.supervisor.connected)
     phone = await make_phone(backend.url)
     await phone.sio.emit("playback_state_update", phone_state())
-    await wait_until(lambda: bool(car.link.peers.snapshot()))
+    await async_wait_for(lambda: bool(car.link.peers.snapshot()))
     await asyncio.sleep(0.2)
     assert [c.name for c in car.player.executed] == [CommandName.PLAY]

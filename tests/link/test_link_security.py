@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from link_helpers import link_config, make_token, rest, wait_until
+from link_helpers import link_config, make_token, rest
+from support import async_wait_for
 
 from headunit.link.token import TokenProblem, TokenSource, read_claims
 from headunit.model import Command, CommandName
@@ -13,7 +14,7 @@ from headunit.model import Command, CommandName
 
 async def test_user_8_never_reaches_user_7s_car(backend, token_file, make_car, make_phone):
     car = await make_car(link_config(backend.url, token_file))
-    await wait_until(lambda: car.supervisor.connected)
+    await async_wait_for(lambda: car.supervisor.connected)
     intruder = await make_phone(backend.url, user=8)
     owner = await make_phone(backend.url, user=7)
     await intruder.sio.emit("carplay_command", {"command": "next"})
@@ -32,7 +33,7 @@ async def test_user_8_never_reaches_user_7s_car(backend, token_file, make_car, m
     assert (await rest(backend.url, 8, {"command": "seek", "value": 99}))[0] == 200
     # The owner's command arrives; had any of user 8's, it would have arrived before it.
     await owner.sio.emit("carplay_command", {"command": "pause"})
-    await wait_until(lambda: bool(car.player.executed))
+    await async_wait_for(lambda: bool(car.player.executed))
     await asyncio.sleep(0.2)
     assert car.player.executed == [Command(CommandName.PAUSE)]
     assert car.link.peers.snapshot() == []  # the intruder's state, stamped as user 7, too
