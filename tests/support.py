@@ -75,6 +75,18 @@ async def async_wait_for(
         await asyncio.sleep(0.01)
 
 
+async def playerctl(*args: str, check: bool = True) -> str:
+    """`playerctl -p headunit ARGS`, a real third-party MPRIS client. Async: a blocking
+    run from a test whose loop serves the bus (or a backend) would deadlock it."""
+    proc = await asyncio.create_subprocess_exec(
+        "playerctl", "-p", "headunit", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    assert proc.returncode == 0 or not check, err.decode()
+    return out.decode().strip()
+
+
 class DBusDaemon:
     """A private dbus-daemon of type session or system; never the real bus."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from link_helpers import make_token, now_playing, rest, write_token
-from support import async_wait_for, make_album
+from support import async_wait_for, make_album, playerctl
 
 PHONE_STATE = {
     "userId": 7,
@@ -27,21 +27,6 @@ PHONE_STATE = {
     "mediaType": "music",
     "deviceName": "phone",
 }
-
-
-async def playerctl(*args: str, check: bool = True) -> str:
-    """`playerctl -p headunit ARGS`, from the loop (a blocking run would stall the backend)."""
-    proc = await asyncio.create_subprocess_exec(
-        "playerctl",
-        "-p",
-        "headunit",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode == 0 or not check, err.decode()
-    return out.decode().strip()
 
 
 async def eventually(check: Any, within: float = 10.0) -> None:

@@ -5,17 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from mpris_helpers import MprisClient, title, until
-
-
-async def playerctl(*args: str) -> str:
-    """Run `playerctl -p headunit ARGS` (from the loop: a blocking run would deadlock)."""
-    proc = await asyncio.create_subprocess_exec(
-        "playerctl", "-p", "headunit", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    return out.decode().strip()
+from support import playerctl
 
 
 async def test_status_and_play_pause(client: MprisClient) -> None:
