@@ -306,7 +306,6 @@ class Keys:
     ) -> None:
         self._controller = controller
         self._opener = opener
-        self._codes = codes
         self._config = config
         self._keymap = parse_keymap(config.map, codes)
         self._queue: asyncio.Queue[Command] = asyncio.Queue()

@@ -149,14 +149,6 @@ class SystemdNotify:
             self._watchdog_task = None
         self._notifier.close()
 
-    def reloading(self) -> None:
-        """Around a SIGHUP reload: systemd shows `reloading` until the next READY=1."""
-        self._notifier.send("RELOADING=1", "STATUS=Reloading configuration")
-
-    def reloaded(self) -> None:
-        self._status_sent = describe(self._controller.state)
-        self._notifier.send("READY=1", f"STATUS={self._status_sent}")
-
     async def _ping(self, interval: float) -> None:
         # Ping first: the first deadline runs from the service's start, not from READY=1.
         while True:

@@ -27,20 +27,17 @@ class CommandReceiver(Background):
         super().__init__()
         self._controller = controller
         self._queue: asyncio.Queue[Command] = asyncio.Queue(QUEUE_LIMIT)
-        self.rejected = 0
         supervisor.on("carplay_command", self.received)
 
     def received(self, payload: object) -> None:
         try:
             command = parse_command(payload)
         except CommandError as exc:
-            self.rejected += 1
             log.warning("dropped a carplay_command from the backend: %s", exc)
             return
         try:
             self._queue.put_nowait(command)
         except asyncio.QueueFull:
-            self.rejected += 1
             log.warning(
                 "dropped %s from the backend: %d commands already waiting",
                 command.name,
