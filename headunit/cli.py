@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from headunit import __version__, backend, ctl, demo, logs
 from headunit.config import EX_CONFIG, Config, ConfigError, find, load, resolve
+from headunit.libmpv import UnsupportedLibmpv
 
 
 def _load_or_exit(path: str | None) -> Config | int:
@@ -27,7 +28,11 @@ def run(args: argparse.Namespace) -> int:
     logs.setup(config.log.level)
     from headunit import daemon  # the daemon's imports (mpv, D-Bus) only where needed
 
-    return asyncio.run(daemon.run(config))
+    try:
+        return asyncio.run(daemon.run(config))
+    except UnsupportedLibmpv as exc:
+        print(f"headunit: {exc}", file=sys.stderr)
+        return ctl.EX_UNAVAILABLE
 
 
 def check_config(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ import mpv
 from headunit.artwork import find_art
 from headunit.config import PlayerConfig
 from headunit.controller import SnapshotTarget
+from headunit.libmpv import LoadfileSyntax, check_client_api, client_api_version
 from headunit.media import SUPPORTED_URI_SCHEMES, expand, is_stream
 from headunit.model import Command, CommandError, CommandName, LoopMode, MediaRef
 from headunit.playqueue import Entry, Queue
@@ -80,6 +81,7 @@ class Player(SnapshotTarget):
         self._queue: Queue = plan.queue
         self._plan = plan
         self._mpv: mpv.MPV | None = None
+        self._loadfile = LoadfileSyntax(has_index=False)  # read from the library at start
         self._loop: asyncio.AbstractEventLoop | None = None
         self._infos: dict[str, TrackInfo] = {}
         self._refs: dict[str, MediaRef] = {}  # opened backend media: its id, its credentials
@@ -139,7 +141,20 @@ class Player(SnapshotTarget):
             await self._load(self._queue.position or 0, start=plan.position)
 
     def _create_mpv(self) -> mpv.MPV:
+        api = client_api_version(mpv.backend)
+        check_client_api(api)
         player = mpv.MPV(log_handler=self._mpv_log, loglevel="warn", **mpv_options(self._config))
+        try:
+            self._loadfile = LoadfileSyntax.from_command_list(player.command_list)
+        except Exception:
+            player.terminate()
+            raise
+        log.info(
+            "%s (client API %d.%d, %s)",
+            player.mpv_version,
+            *api,
+            player.ffmpeg_version or "FFmpeg version unknown",
+        )
         player.register_event_callback(self._mpv_event)
         for name in ("pause", "duration", "seekable", "volume", "metadata"):
             player.observe_property(name, self._mpv_property)
@@ -338,7 +353,8 @@ class Player(SnapshotTarget):
             return  # another skip came in while the tags were read
         self._loaded = entry
         self._file_ready, self._pending_seek, self._start = False, None, start
-        args = ["loadfile", entry.uri, "replace", _file_options(start, self._refs.get(entry.uri))]
+        options = _file_options(start, self._refs.get(entry.uri))
+        args = self._loadfile.args(entry.uri, "replace", options)
         try:
             result = self._mpv.command(*args)
         except (SystemError, RuntimeError) as exc:
