@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import math
 import os
 import shutil
@@ -195,11 +196,31 @@ async def _play(work: Path, ao: str, hints: dict[str, Any], with_backend: bool) 
     phone = PHONE.format(url=backend.url, curl=backend.curl("next")) if backend else ""
     print(HINTS.format(**hints, phone=phone), flush=True)
     config = demo_config(work / "music", work / "state", ao, backend)
+    skipped = _SkipCounter()
+    logging.getLogger("headunit.player").addHandler(skipped)
     try:
-        return await daemon.run(config, (*daemon.PARTS, daemon.Part("demo", (), _narrator)))
+        status = await daemon.run(config, (*daemon.PARTS, daemon.Part("demo", (), _narrator)))
     finally:
+        logging.getLogger("headunit.player").removeHandler(skipped)
         if backend is not None:
             await backend.stop()
+    if status == 0 and skipped.count:
+        # The queue "finished", but by skipping what mpv could not play: not a demo.
+        print(f"headunit demo: {skipped.count} track(s) could not be played", file=sys.stderr)
+        return 1
+    return status
+
+
+class _SkipCounter(logging.Handler):
+    """Counts the tracks the player skipped as unplayable (it logs each one)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("skipped "):
+            self.count += 1
 
 
 def register(subparsers: Any) -> None:

@@ -58,3 +58,25 @@ def test_the_demos_curl_line_skips_the_track(tmp_path: Path) -> None:
     finally:
         if demo.poll() is None:
             demo.kill()
+
+
+def test_the_demo_fails_when_a_track_cannot_be_played(tmp_path: Path) -> None:
+    # A libmpv that cannot decode what it is given must not pass for a working demo.
+    spoil = (
+        "import sys\n"
+        "from headunit import cli, demo\n"
+        "made = demo.make_tracks\n"
+        "def spoiled(folder, seconds):\n"
+        "    tracks = made(folder, seconds)\n"
+        "    tracks[1].write_bytes(b'not audio at all' * 64)\n"
+        "    return tracks\n"
+        "demo.make_tracks = spoiled\n"
+        "sys.exit(cli.main(['demo', '--seconds', '1', '--no-backend']))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    env["HOME"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", spoil], env=env, capture_output=True, text=True, timeout=90
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 track(s) could not be played" in result.stderr

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import mpv
 import pytest
 
+from headunit import cli, libmpv
 from headunit.libmpv import (
     LoadfileSyntax,
     UnsupportedLibmpv,
@@ -63,3 +65,16 @@ def test_an_old_libmpv_is_refused_with_what_to_install() -> None:
     with pytest.raises(UnsupportedLibmpv, match=r"libmpv 0.34.1 \(client API 1.109\) is too old"):
         check_client_api((1, 109), "0.34.1")
     check_client_api(client_api_version(mpv.backend))  # the one installed here is fine
+
+
+def test_the_daemon_refuses_a_too_old_libmpv_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No libmpv older than 0.35 is installed here: raise the floor above the real one.
+    monkeypatch.setattr(libmpv, "MIN_CLIENT_API", (99, 0))
+    config = tmp_path / "config.toml"
+    config.write_text(f'[state]\ndir = "{tmp_path / "state"}"\n')
+    assert cli.main(["run", "--config", str(config)]) == 69
+    err = capsys.readouterr().err
+    assert "is too old: headunit needs libmpv 0.35 or newer" in err
+    assert "Traceback" not in err
