@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from headunit.model import Command, CommandError
-from headunit.state import PlayerState, StateSink
+from headunit.state import PlayerState, QueueItem, StateSink
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,10 @@ class Target(Protocol):
 
     async def execute(self, command: Command) -> None:
         """Carry out one command; raises CommandError when it cannot."""
+        ...
+
+    def queue(self) -> list[QueueItem]:
+        """The queue in play order."""
         ...
 
     def bind(
@@ -57,6 +61,10 @@ class SnapshotTarget:
 
     def position(self) -> float:
         return self._state.position_at()
+
+    def queue(self) -> list[QueueItem]:
+        """Only the local player has a queue of its own (a mirrored phone keeps its own)."""
+        return []
 
     def bind(
         self,
@@ -88,6 +96,9 @@ class Controller:
 
     def position(self) -> float:
         return self._target.position()
+
+    def queue(self) -> list[QueueItem]:
+        return self._target.queue()
 
     def subscribe(self, sink: StateSink) -> None:
         self._sinks.append(sink)

@@ -2,8 +2,10 @@
 
 `headunit status [--json] [--follow]`, `play|pause|toggle|stop|next|previous`,
 `seek SECONDS|+N|-N`, `volume PERCENT|+N|-N`, `shuffle on|off`,
-`loop none|track|playlist`, `open URI|PATH`. They go through the same D-Bus surface as
-media keys and Bluetooth, so the CLI exercises exactly what a car's clients use.
+`loop none|track|playlist`, `open URI|PATH`, `queue [--json]`, `jump N`. They go
+through the same D-Bus surface as media keys and Bluetooth (the queue through
+headunit's own small interface beside MPRIS), so the CLI exercises what a car's
+clients use.
 Exit status: 0 done, 1 the daemon refused, 69 no daemon, 78 bad config.
 """
 
@@ -30,6 +32,7 @@ EX_REFUSED = 1
 EX_UNAVAILABLE = 69  # sysexits.h: service unavailable
 OBJECT_PATH = "/org/mpris/MediaPlayer2"
 PLAYER = "org.mpris.MediaPlayer2.Player"
+QUEUE = "com.headunit.Queue"
 PROPERTIES = "org.freedesktop.DBus.Properties"
 BUS = "org.freedesktop.DBus"
 LOOPS = {"none": "None", "track": "Track", "playlist": "Playlist"}
@@ -109,8 +112,10 @@ class Remote:
         """A call to the bus daemon itself (ListNames, AddMatch...)."""
         return await self._call(BUS, "/org/freedesktop/DBus", BUS, member, signature, body)
 
-    async def call(self, member: str, signature: str = "", *args: Any) -> None:
-        await self._call(self.name, OBJECT_PATH, PLAYER, member, signature, list(args))
+    async def call(
+        self, member: str, signature: str = "", *args: Any, interface: str = PLAYER
+    ) -> list[Any]:
+        return await self._call(self.name, OBJECT_PATH, interface, member, signature, list(args))
 
     async def properties(self) -> dict[str, Any]:
         (values,) = await self._call(self.name, OBJECT_PATH, PROPERTIES, "GetAll", "s", [PLAYER])
@@ -328,6 +333,52 @@ async def open_uri(remote: Remote, args: argparse.Namespace) -> None:
     await remote.call("OpenUri", "s", args.uri)
 
 
+# the queue ------------------------------------------------------------------------------
+
+
+def queue_entries(listed: list[list[Any]]) -> list[dict[str, Any]]:
+    """What `queue --json` prints: one object per entry, in play order."""
+    return [
+        {
+            "position": n,
+            "title": title,
+            "artist": list(artists),
+            "duration": None if duration < 0 else round(duration, 3),
+            "current": current,
+            "url": url,
+        }
+        for n, (url, title, artists, duration, current) in enumerate(listed, 1)
+    ]
+
+
+def render_queue(entries: list[dict[str, Any]]) -> str:
+    if not entries:
+        return "the queue is empty"
+    width = len(str(len(entries)))
+    lines = []
+    for e in entries:
+        by = f" - {', '.join(e['artist'])}" if e["artist"] else ""
+        mark = ">" if e["current"] else " "
+        lines.append(f"{mark} {e['position']:>{width}}  {e['title']}{by}  {clock(e['duration'])}")
+    return "\n".join(lines)
+
+
+async def queue(remote: Remote, args: argparse.Namespace) -> None:
+    (listed,) = await remote.call("List", interface=QUEUE)
+    entries = queue_entries(listed)
+    print(json.dumps(entries) if args.json else render_queue(entries), flush=True)
+
+
+async def jump(remote: Remote, args: argparse.Namespace) -> None:
+    await remote.call("Jump", "u", args.position, interface=QUEUE)
+
+
+def queue_position(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) < 2**32:
+        raise argparse.ArgumentTypeError(f"expected a queue position 1, 2, ..., got {text!r}")
+    return int(text)
+
+
 # wiring ------------------------------------------------------------------------------
 
 Action = Callable[[Remote, argparse.Namespace], Awaitable[None]]
@@ -386,6 +437,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("mode", choices=("on", "off"))
     p = verb("loop", "repeat nothing, the track, or the playlist", loop)
     p.add_argument("mode", choices=tuple(LOOPS))
+    p = verb("queue", "list the queue (> marks the entry playing)", queue)
+    p.add_argument("--json", action="store_true", help="one JSON array")
+    p = verb("jump", "play entry N of the queue", jump)
+    p.add_argument("position", type=queue_position, metavar="N")
     p = verb("open", "play a file, directory or http(s) URL now", open_uri)
     p.add_argument("uri", type=uri_argument, metavar="URI|PATH")
 

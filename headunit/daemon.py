@@ -21,6 +21,7 @@ from headunit import keys, logs, media, resume, systemd
 from headunit.component import Component, Context
 from headunit.config import Config, ConfigError, PlayerConfig, resolve
 from headunit.controller import Controller
+from headunit.hotplug import MediaWatch
 from headunit.mpris import server as mpris_server
 from headunit.player import Player
 from headunit.state import Status
@@ -66,13 +67,19 @@ PARTS = (
 async def build_player(config: Config, store: Store) -> Player:
     scanned = await asyncio.to_thread(media.scan, config.media.paths)
     saved = await asyncio.to_thread(store.load)
+    held = None
     try:
         plan = resume.plan(saved, scanned, config.player.resume)
     except resume.StaleState as exc:
-        store.set_aside(f"is stale: {exc}")
+        if scanned:
+            store.set_aside(f"is stale: {exc}")
+        else:
+            # Nothing is there yet: the stick may be mounted a second after boot.
+            log.info("resume state waits for its media: %s", exc)
+            held = saved
         plan = resume.plan(None, scanned, config.player.resume)
     _log_plan(plan, config.player)
-    player = Player(config.player, plan, art_dir=config.state.dir / "art")
+    player = Player(config.player, plan, art_dir=config.state.dir / "art", held=held)
     await player.start()
     return player
 
@@ -90,6 +97,19 @@ def _log_plan(plan: resume.Plan, config: PlayerConfig) -> None:
         plan.position,
         config.resume,
     )
+
+
+class Rescan:
+    """One rescan of `media.paths` at a time, whether a hot-plug or SIGHUP asked."""
+
+    def __init__(self, player: Player) -> None:
+        self._player = player
+        self._lock = asyncio.Lock()
+
+    async def __call__(self, paths: tuple[str, ...]) -> None:
+        async with self._lock:
+            scanned = await asyncio.to_thread(media.scan, paths)
+            await self._player.media_changed(scanned)
 
 
 class Components:
@@ -169,9 +189,11 @@ async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
         store_sink.start(playing=controller.state.status is Status.PLAYING)
     components = Components(Context(controller, config, stop.set), parts)
     reloads: set[asyncio.Task[None]] = set()
+    rescan = Rescan(player) if player is not None else None
+    watch = MediaWatch(config.media.paths, rescan) if rescan is not None else None
 
     def on_hup() -> None:
-        task = loop.create_task(_reload(components, player))
+        task = loop.create_task(_reload(components, player, rescan, watch))
         reloads.add(task)
         task.add_done_callback(reloads.discard)
 
@@ -179,6 +201,8 @@ async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, on_hup)
     try:
+        if watch is not None:
+            await watch.start()
         await components.start()
         log.info("ready: %s", ", ".join(components.names) or "player only")
         await stop.wait()
@@ -187,6 +211,8 @@ async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
         for task in reloads:
             task.cancel()
         await components.stop()
+        if watch is not None:
+            await watch.stop()
         if store_sink is not None:
             await store_sink.close()
         if player is not None:
@@ -197,8 +223,14 @@ async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
     return 0
 
 
-async def _reload(components: Components, player: Player | None) -> None:
-    """SIGHUP: read the config again; on error keep the running one (and say why)."""
+async def _reload(
+    components: Components,
+    player: Player | None,
+    rescan: Rescan | None,
+    watch: MediaWatch | None,
+) -> None:
+    """SIGHUP: read the config again (on error keep the running one, and say why), and
+    scan `media.paths` again."""
     source = components.context.config.source
     try:
         config = resolve(str(source) if source else None)
@@ -210,3 +242,6 @@ async def _reload(components: Components, player: Player | None) -> None:
         player.reconfigure(config.player)
     await components.reload(config)
     log.info("configuration reloaded from %s", config.source or "defaults")
+    if watch is not None and rescan is not None:
+        await watch.follow(config.media.paths)
+        await rescan(config.media.paths)

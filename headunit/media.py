@@ -13,6 +13,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -82,6 +83,19 @@ def to_local_path(uri: str) -> Path | None:
     return None
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """How far a folder walk may go: an opened `file:///` must not walk the whole disk."""
+
+    depth: int
+    entries: int
+
+
+UNBOUNDED = Bounds(depth=10_000, entries=10**9)
+# What one open (MPRIS OpenUri, the backend) may queue from a folder.
+OPEN_BOUNDS = Bounds(depth=8, entries=5_000)
+
+
 def scan(paths: Iterable[str]) -> list[str]:
     """The queue for `media.paths`; a missing path is one log line, never an error."""
     queue: list[str] = []
@@ -90,8 +104,11 @@ def scan(paths: Iterable[str]) -> list[str]:
     return queue
 
 
-def expand(item: str) -> list[str]:
-    """One configured or opened item: a URL, a file, a playlist or a folder."""
+def expand(item: str, bounds: Bounds = UNBOUNDED) -> list[str]:
+    """One configured or opened item: a URL, a file, a playlist or a folder.
+
+    Only regular files are queued: a FIFO or a device would block whoever opens it.
+    """
     if is_stream(item):
         return [item]
     local = to_local_path(item)
@@ -100,16 +117,17 @@ def expand(item: str) -> list[str]:
         return []
     local = local.absolute()
     if local.is_dir():
-        return list(_walk(local))
-    if not local.exists():
-        log.info("media: %s is not there, skipped", local)
+        return list(_walk(local, bounds.depth, [bounds.entries]))
+    if not local.is_file():
+        log.info("media: %s is not there (or not a regular file), skipped", local)
         return []
     if extension(local.name) in PLAYLIST_EXTENSIONS:
-        return read_playlist(local)
+        return read_playlist(local)[: bounds.entries]
     return [str(local)]
 
 
-def _walk(folder: Path) -> Iterator[str]:
+def _walk(folder: Path, depth: int, budget: list[int]) -> Iterator[str]:
+    """Media files below `folder`; `budget` ([entries left]) is shared by the whole walk."""
     try:
         children = sorted(os.scandir(folder), key=lambda e: natural_key(e.name))
     except OSError as exc:
@@ -117,14 +135,45 @@ def _walk(folder: Path) -> Iterator[str]:
         return
     subfolders = []
     for entry in children:
+        if budget[0] <= 0:
+            return
         if entry.name.startswith("."):
             continue
         if entry.is_dir(follow_symlinks=False):
             subfolders.append(Path(entry.path))
-        elif extension(entry.name) in MEDIA_EXTENSIONS:
+        elif _playable_file(entry):
+            budget[0] -= 1
             yield entry.path
-    for sub in subfolders:
-        yield from _walk(sub)
+    if depth > 0:
+        for sub in subfolders:
+            yield from _walk(sub, depth - 1, budget)
+
+
+def _playable_file(entry: os.DirEntry[str]) -> bool:
+    """A readable regular media file; FIFOs, devices and unreadable files are skipped."""
+    if extension(entry.name) not in MEDIA_EXTENSIONS:
+        return False
+    try:
+        regular = entry.is_file()
+    except OSError:
+        return False
+    if not regular or not os.access(entry.path, os.R_OK):
+        log.info("media: %s is not a readable regular file, skipped", entry.path)
+        return False
+    return True
+
+
+def folders(paths: Iterable[str]) -> list[Path]:
+    """The folders a scan of `paths` reads (the hot-plug watch sets inotify on these)."""
+    found: list[Path] = []
+    for item in paths:
+        local = None if is_stream(item) else to_local_path(item)
+        if local is not None and local.is_dir():
+            found.append(local)
+            for top, dirs, _ in os.walk(local):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]  # as the scan does
+                found.extend(Path(top, d) for d in dirs)
+    return found
 
 
 def read_playlist(playlist: Path) -> list[str]:

@@ -31,6 +31,7 @@ class CommandName(StrEnum):
     SHUFFLE = "shuffle"  # bool
     LOOP = "loop"  # LoopMode value
     OPEN = "open"  # URI or path
+    JUMP = "jump"  # a queue position, 1-based, in play order
 
 
 WIRE_COMMANDS = frozenset(
@@ -110,6 +111,9 @@ def _check_value(name: CommandName, value: object) -> None:
         uri = value.uri if isinstance(value, MediaRef) else value
         if not isinstance(uri, str) or not uri:
             raise CommandError(f"open needs a URI, got {_short(value)}")
+    elif name is CommandName.JUMP:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise CommandError(f"jump needs a queue position >= 1, got {_short(value)}")
     elif value is not None:
         raise CommandError(f"{name} takes no value, got {_short(value)}")
 

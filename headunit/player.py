@@ -24,16 +24,17 @@ from typing import Any
 
 import mpv
 
+from headunit import resume
 from headunit.artwork import find_art
 from headunit.config import PlayerConfig
 from headunit.controller import SnapshotTarget
 from headunit.libmpv import LoadfileSyntax, check_client_api, client_api_version
-from headunit.media import SUPPORTED_URI_SCHEMES, expand, is_stream
+from headunit.media import OPEN_BOUNDS, SUPPORTED_URI_SCHEMES, expand, is_stream
 from headunit.model import Command, CommandError, CommandName, LoopMode, MediaRef
 from headunit.playqueue import Entry, Queue
 from headunit.resume import Plan, ResumeState
-from headunit.state import PlayerState, Status, Track, TrackInfo
-from headunit.tags import describe
+from headunit.state import PlayerState, QueueItem, Status, Track, TrackInfo
+from headunit.tags import describe, title_from_name
 
 log = logging.getLogger(__name__)
 mpv_log = logging.getLogger("headunit.mpv")
@@ -75,8 +76,13 @@ def mpv_options(config: PlayerConfig) -> dict[str, Any]:
 
 
 class Player(SnapshotTarget):
-    def __init__(self, config: PlayerConfig, plan: Plan, art_dir: Path) -> None:
+    def __init__(
+        self, config: PlayerConfig, plan: Plan, art_dir: Path, held: ResumeState | None = None
+    ) -> None:
         self._config = config
+        # The saved state of media that went away (a pulled stick): saved as it was, and
+        # resumed when the media comes back to a silent car.
+        self._held = held
         self._art_dir = art_dir  # where embedded covers are extracted, once each
         self._queue: Queue = plan.queue
         self._plan = plan
@@ -166,12 +172,20 @@ class Player(SnapshotTarget):
             await asyncio.to_thread(player.terminate)
 
     def reconfigure(self, config: PlayerConfig) -> None:
-        """A new [player] section on reload: the volume cap applies at once."""
-        self._config = config
-        if self._mpv is not None and self._volume > config.volume_max:
+        """A new [player] section on reload: the volume cap and the output apply at once."""
+        old, self._config = self._config, config
+        if self._mpv is None:
+            return
+        if self._volume > config.volume_max:
             self._set_volume(float(config.volume_max))
+        if config.audio_output != old.audio_output:
+            self._mpv["ao"] = mpv_options(config)["ao"]
+            self._mpv.command("ao-reload")
+            log.info("audio output: %s", config.audio_output)
 
     def resume_snapshot(self) -> ResumeState:
+        if self._held is not None and self._loaded is None:
+            return self._held
         state = self._state
         return ResumeState(
             uris=self._queue.uris,
@@ -183,6 +197,61 @@ class Player(SnapshotTarget):
             loop=state.loop,
             paused=state.status is Status.PAUSED,
         )
+
+    async def media_changed(self, scanned: list[str]) -> None:
+        """`media.paths` was scanned again (a stick came or went, SIGHUP): a silent car
+        starts the media found, resuming where it was; otherwise the queue is merged
+        without interrupting the entry that plays, unless that one is gone."""
+        if self._loaded is None and (len(self._queue) == 0 or self._held is not None):
+            await self._start_found(scanned)
+            return
+        before = self.resume_snapshot()
+        gone = self._queue.current
+        merged = self._queue.merge(scanned, resume.available)
+        if not merged.current_gone:
+            if merged.added or merged.removed:
+                log.info("media: %d entries added, %d gone", merged.added, merged.removed)
+            self._publish()
+            return
+        self._held = before
+        if merged.ran_out or self._loaded is None:
+            log.info("media: %s is gone and nothing after it is left; stopped", gone and gone.uri)
+            self._stopped()
+        else:
+            log.info("media: %s is gone; playing on with what is left", gone and gone.uri)
+            await self._load(self._queue.position or 0)
+
+    async def _start_found(self, scanned: list[str]) -> None:
+        try:
+            plan = resume.plan(self._held, scanned, "play")
+        except resume.StaleState:
+            plan = resume.plan(None, scanned, "play")  # other media: the held state waits
+        else:
+            self._held = None
+        if plan.queue.current is None:
+            return
+        log.info("media: found %d entries; playing", len(plan.queue))
+        self._queue = plan.queue
+        assert self._mpv is not None
+        self._mpv["pause"] = False
+        await self._load(plan.queue.position or 0, start=plan.position)
+
+    def queue(self) -> list[QueueItem]:
+        current = self._queue.position
+        items = []
+        for pos in range(len(self._queue)):
+            uri = self._queue.entry_at(pos).uri
+            info = self._infos.get(uri)  # tags are read lazily: never all of them here
+            items.append(
+                QueueItem(
+                    uri=uri,
+                    title=info.title if info else title_from_name(uri),
+                    artist=info.artist if info else (),
+                    duration=info.duration if info else None,
+                    current=pos == current and self._loaded is not None,
+                )
+            )
+        return items
 
     # -- mpv thread -> loop ------------------------------------------------------------
 
@@ -483,7 +552,7 @@ class Player(SnapshotTarget):
         scheme = uri.split(":", 1)[0].lower() if ":" in uri else "file"
         if scheme not in SUPPORTED_URI_SCHEMES:
             raise CommandError(f"unsupported URI scheme {scheme!r}")
-        uris = await asyncio.to_thread(expand, uri)
+        uris = await asyncio.to_thread(expand, uri, OPEN_BOUNDS)
         if not uris:
             raise CommandError(f"nothing playable at {uri}")
         if ref.media_id is not None or ref.authorization:
@@ -493,6 +562,15 @@ class Player(SnapshotTarget):
         assert self._mpv is not None
         self._mpv["pause"] = False
         await self._load(pos)
+
+    async def _jump(self, command: Command) -> None:
+        position = int(command.value)  # type: ignore[arg-type]
+        if position > len(self._queue):
+            raise CommandError(f"the queue has {len(self._queue)} entries, not {position}")
+        assert self._mpv is not None
+        self._failures = 0
+        self._mpv["pause"] = False
+        await self._load(position - 1)
 
     _handlers: dict[CommandName, Callable[[Player, Command], Any]] = {
         CommandName.PLAY: _play,
@@ -507,6 +585,7 @@ class Player(SnapshotTarget):
         CommandName.SHUFFLE: _shuffle,
         CommandName.LOOP: _loop_cmd,
         CommandName.OPEN: _open,
+        CommandName.JUMP: _jump,
     }
 
 

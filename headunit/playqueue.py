@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from headunit.model import LoopMode
@@ -20,6 +21,16 @@ _ids = itertools.count(1)
 class Entry:
     id: int
     uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    """What a rescan changed in the queue."""
+
+    added: int
+    removed: int
+    current_gone: bool  # the entry playing is no longer there
+    ran_out: bool  # ... and no entry after it is left
 
 
 class Queue:
@@ -105,3 +116,49 @@ class Queue:
         at = 0 if self._pos is None else self._pos + 1
         self._order[at:at] = range(start, start + len(uris))
         return at
+
+    def merge(self, scanned: list[str], keep: Callable[[str], bool]) -> Merged:
+        """Adopt a new scan without disturbing what plays. Entries `keep` refuses go;
+        scanned URIs not queued yet join right after the entry they follow in the scan
+        (a stick's files in their folder's order; at the end of a shuffled order). When
+        the current entry goes, the next surviving one in play order becomes current."""
+        played = [self._entries[i] for i in self._order]
+        current = self.current
+        gone = current is not None and not keep(current.uri)
+        if gone:
+            assert self._pos is not None
+            current = next((e for e in played[self._pos + 1 :] if keep(e.uri)), None)
+        kept = [e for e in self._entries if keep(e.uri)]
+        new = self._new_entries(scanned, kept)
+        entries = list(new.get(None, ()))
+        for entry in kept:
+            entries.append(entry)
+            entries.extend(new.get(entry.id, ()))
+        index = {e.id: i for i, e in enumerate(entries)}
+        if self._shuffled:
+            fresh = [index[e.id] for group in new.values() for e in group]
+            self._order = [index[e.id] for e in played if e.id in index] + fresh
+        else:
+            self._order = list(range(len(entries)))
+        self._entries = entries
+        if current is not None:
+            self._pos = self._order.index(index[current.id])
+        else:
+            self._pos = 0 if entries else None
+        added = sum(map(len, new.values()))
+        return Merged(added, len(played) - len(kept), gone, gone and current is None)
+
+    @staticmethod
+    def _new_entries(scanned: list[str], kept: list[Entry]) -> dict[int | None, list[Entry]]:
+        """Scanned URIs not in `kept`, grouped by the id of the kept entry they follow in
+        the scan (None: before all of them)."""
+        by_uri = {e.uri: e for e in kept}
+        groups: dict[int | None, list[Entry]] = {}
+        anchor: int | None = None
+        for uri in dict.fromkeys(scanned):
+            entry = by_uri.get(uri)
+            if entry is not None:
+                anchor = entry.id
+            else:
+                groups.setdefault(anchor, []).append(Entry(next(_ids), uri))
+        return groups

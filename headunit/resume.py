@@ -53,7 +53,8 @@ class Plan:
     paused: bool
 
 
-def _available(uri: str) -> bool:
+def available(uri: str) -> bool:
+    """A stream, or a file that is there (a pulled stick's files are not)."""
     return is_stream(uri) or Path(uri).exists()
 
 
@@ -64,9 +65,9 @@ def plan(saved: ResumeState | None, scanned: list[str], mode: str) -> Plan:
         volume = saved.volume if saved is not None else None
         return Plan(Queue(scanned), 0.0, volume, False, LoopMode.NONE, paused=False)
     current = saved.current_uri
-    if not _available(current):
+    if not available(current):
         raise StaleState(f"the track it was playing, {current}, is gone")
-    kept = [i for i, uri in enumerate(saved.uris) if _available(uri)]
+    kept = [i for i, uri in enumerate(saved.uris) if available(uri)]
     known = {saved.uris[i] for i in kept}
     added = [uri for uri in scanned if uri not in known]
     queue = Queue([saved.uris[i] for i in kept] + added)

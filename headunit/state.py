@@ -50,6 +50,18 @@ class Track(TrackInfo):
 
 
 @dataclass(frozen=True, slots=True)
+class QueueItem:
+    """One line of `headunit queue`: what is known without reading tags (they are read
+    lazily; an entry not described yet shows its file name and no artist or length)."""
+
+    uri: str
+    title: str
+    artist: tuple[str, ...]
+    duration: float | None
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
 class PlayerState:
     status: Status = Status.STOPPED
     track: Track | None = None

@@ -39,3 +39,35 @@ def test_entries_have_unique_ids_even_for_the_same_file() -> None:
     ids = [queue.entry_at(i).id for i in range(3)]
     assert len(set(ids)) == 3
     assert queue.entry_at(1).uri == "a"  # inserted right after the current entry
+
+
+def test_a_rescan_adds_new_files_in_their_folder_place_and_keeps_the_current_entry() -> None:
+    queue = Queue(["/m/a1", "/m/a3", "/s/b1"])
+    queue.go(1)
+    current = queue.current
+    merged = queue.merge(["/m/a1", "/m/a2", "/m/a3", "/m/a4", "/s/b1"], keep=lambda uri: True)
+    assert (merged.added, merged.removed, merged.current_gone) == (2, 0, False)
+    assert queue.uris == ["/m/a1", "/m/a2", "/m/a3", "/m/a4", "/s/b1"]
+    assert queue.current == current
+
+
+def test_a_pulled_stick_moves_on_to_the_next_entry_left_or_runs_out() -> None:
+    queue = Queue(["/home/x", "/usb/1", "/usb/2", "/home/y"])
+    queue.go(1)
+    merged = queue.merge(["/home/x", "/home/y"], keep=lambda uri: uri.startswith("/home"))
+    assert (merged.removed, merged.current_gone, merged.ran_out) == (2, True, False)
+    assert queue.current is not None
+    assert queue.current.uri == "/home/y"
+    queue.go(1)
+    merged = queue.merge([], keep=lambda uri: False)
+    assert merged.ran_out
+    assert len(queue) == 0
+    assert queue.current is None
+
+
+def test_new_entries_of_a_shuffled_queue_join_after_the_play_order() -> None:
+    queue = Queue(["a", "b", "c"], rng=random.Random(3))
+    queue.set_shuffle(True)
+    before = [queue.entry_at(p).uri for p in range(3)]
+    queue.merge(["a", "b", "c", "d"], keep=lambda uri: True)
+    assert [queue.entry_at(p).uri for p in range(4)] == [*before, "d"]

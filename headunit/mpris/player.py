@@ -38,6 +38,16 @@ LOOP_FROM_MPRIS = {name: mode for mode, name in LOOP_TO_MPRIS.items()}
 SOURCE = "mpris"
 
 
+async def run_command(
+    controller: Controller, name: CommandName, value: float | bool | str | None = None
+) -> None:
+    """One controller call; a refusal becomes a D-Bus error for the caller."""
+    try:
+        await controller.execute(Command(name, value), source=SOURCE)
+    except CommandError as exc:
+        raise DBusError(ErrorType.INVALID_ARGS, str(exc)) from None
+
+
 def can(state: PlayerState, flag: bool) -> bool:
     """A Can* value: all are false when the player cannot be controlled (rule 14)."""
     return state.can_control and flag
@@ -53,11 +63,7 @@ class PlayerInterface(ServiceInterface):
         return self._controller.state
 
     async def _execute(self, name: CommandName, value: float | bool | str | None = None) -> None:
-        """One controller call; a refusal becomes a D-Bus error for the caller."""
-        try:
-            await self._controller.execute(Command(name, value), source=SOURCE)
-        except CommandError as exc:
-            raise DBusError(ErrorType.INVALID_ARGS, str(exc)) from None
+        await run_command(self._controller, name, value)
 
     # Methods ---------------------------------------------------------------------------
 

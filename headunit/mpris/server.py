@@ -20,6 +20,7 @@ from headunit.component import Context
 from headunit.controller import Controller
 from headunit.mpris.frontend import MprisFrontend
 from headunit.mpris.player import PlayerInterface
+from headunit.mpris.queue import QueueInterface
 from headunit.mpris.root import RootInterface
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class MprisServer:
         self._bus_address = bus_address
         self._root = RootInterface(IDENTITY, context.request_shutdown)
         self._player = PlayerInterface(self._controller)
+        self._queue = QueueInterface(self._controller)
         self._frontend = MprisFrontend(self._player, self._controller.state)
         self._bus: MessageBus | None = None
         self._watch: asyncio.Task[None] | None = None
@@ -73,6 +75,7 @@ class MprisServer:
         # must find the object there.
         bus.export(OBJECT_PATH, self._root)
         bus.export(OBJECT_PATH, self._player)
+        bus.export(OBJECT_PATH, self._queue)
         try:
             self.bus_name = await self._claim_name(bus)
         except BaseException:

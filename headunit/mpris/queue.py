@@ -1,0 +1,48 @@
+"""com.headunit.Queue: the queue as `headunit queue` and `headunit jump` see it.
+
+A small interface of our own beside MPRIS rather than MPRIS TrackList (see
+docs/mpris.md): TrackList announces every change of a 20,000-entry queue as signals
+with full metadata, which no car client uses; this one answers when asked.
+"""
+
+# No `from __future__ import annotations`: dbus-fast reads `-> None` as "no reply
+# arguments" only when the annotation is the real None, not the string "None".
+
+from typing import Annotated
+
+from dbus_fast.annotations import DBusSignature, DBusUInt32
+from dbus_fast.service import ServiceInterface, dbus_method
+
+from headunit.controller import Controller
+from headunit.model import CommandName
+from headunit.mpris.player import run_command
+
+QUEUE_INTERFACE = "com.headunit.Queue"
+UNKNOWN_DURATION = -1.0  # D-Bus has no null: a length not known yet
+
+# uri, title, artists, duration in seconds (or -1), current
+QueueEntries = Annotated[list[list[object]], DBusSignature("a(ssasdb)")]
+
+
+class QueueInterface(ServiceInterface):
+    def __init__(self, controller: Controller) -> None:
+        super().__init__(QUEUE_INTERFACE)
+        self._controller = controller
+
+    @dbus_method()
+    def List(self) -> QueueEntries:
+        return [
+            [
+                item.uri,
+                item.title,
+                list(item.artist),
+                UNKNOWN_DURATION if item.duration is None else item.duration,
+                item.current,
+            ]
+            for item in self._controller.queue()
+        ]
+
+    @dbus_method()
+    async def Jump(self, position: DBusUInt32) -> None:
+        """Play the entry at `position` (1-based, in play order)."""
+        await run_command(self._controller, CommandName.JUMP, position)
