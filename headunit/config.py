@@ -144,6 +144,7 @@ class StateConfig:
 class MprisConfig:
     bus: str = setting("session", choice("session", "system"))
     name: str = setting("headunit", name_part)
+    open_uri: str = setting("media", choice("media", "any", "off"))
 
 
 @dataclass(frozen=True)

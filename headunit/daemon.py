@@ -57,7 +57,7 @@ def create_link(context: Context) -> Component | None:
 
 # Started in this order, stopped in reverse.
 PARTS = (
-    Part("mpris", ("mpris",), mpris_server.create),
+    Part("mpris", ("mpris", "media"), mpris_server.create),  # media.paths confine OpenUri
     Part("link", ("backend",), create_link),
     Part("keys", ("keys",), keys.create),
     Part("systemd", (), systemd.create),

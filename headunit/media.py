@@ -37,6 +37,7 @@ SUPPORTED_MIME_TYPES = (
     "audio/flac",
     "audio/x-flac",
     "audio/ogg",
+    "audio/x-vorbis+ogg",
     "audio/opus",
     "audio/aac",
     "audio/mp4",

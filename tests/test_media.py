@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
-from headunit.media import natural_key, scan
+from headunit.media import Bounds, expand, natural_key, scan
 
 
 def touch(path: Path) -> Path:
@@ -79,3 +80,16 @@ def test_missing_paths_and_bad_playlists_are_skipped(tmp_path: Path, caplog) -> 
 def test_natural_key_orders_numbers_by_value() -> None:
     names = ["a10", "a9", "A1", "b", "a01x"]
     assert sorted(names, key=natural_key) == ["A1", "a01x", "a9", "a10", "b"]
+
+
+def test_scans_skip_fifos_and_open_walks_are_bounded(tmp_path: Path) -> None:
+    usb = tmp_path / "usb"
+    touch(usb / "a.flac")
+    os.mkfifo(usb / "pipe.flac")  # opening it would block the scan for ever
+    touch(usb / "1" / "2" / "3" / "deep.flac")
+    touch(usb / "b.flac")
+    assert [Path(p).name for p in scan([str(usb)])] == ["a.flac", "b.flac", "deep.flac"]
+    shallow = expand(str(usb), Bounds(depth=2, entries=100))
+    assert [Path(p).name for p in shallow] == ["a.flac", "b.flac"]
+    assert len(expand(str(usb), Bounds(depth=10, entries=1))) == 1
+    assert expand(str(usb / "pipe.flac")) == []

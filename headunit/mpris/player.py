@@ -8,9 +8,9 @@ controller reports the state the command produced.
 # No `from __future__ import annotations`: dbus-fast reads `-> None` as "no reply
 # arguments" only when the annotation is the real None, not the string "None".
 
+import asyncio
 import logging
 import math
-from urllib.parse import urlsplit
 
 from dbus_fast import DBusError
 from dbus_fast.annotations import (
@@ -27,7 +27,7 @@ from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus
 from headunit.controller import Controller
 from headunit.model import Command, CommandError, CommandName, LoopMode
 from headunit.mpris.metadata import length_us, position_us, to_metadata, trackid
-from headunit.mpris.root import SUPPORTED_URI_SCHEMES
+from headunit.openuri import OpenPolicy, Refused, Unsupported
 from headunit.state import PlayerState, Status
 
 log = logging.getLogger(__name__)
@@ -54,9 +54,10 @@ def can(state: PlayerState, flag: bool) -> bool:
 
 
 class PlayerInterface(ServiceInterface):
-    def __init__(self, controller: Controller) -> None:
+    def __init__(self, controller: Controller, open_policy: OpenPolicy) -> None:
         super().__init__(PLAYER_INTERFACE)
         self._controller = controller
+        self._open_policy = open_policy
 
     @property
     def _state(self) -> PlayerState:
@@ -120,14 +121,17 @@ class PlayerInterface(ServiceInterface):
 
     @dbus_method()
     async def OpenUri(self, uri: DBusStr) -> None:
-        scheme = urlsplit(uri).scheme.lower()
-        if scheme not in SUPPORTED_URI_SCHEMES:
-            raise DBusError(
-                ErrorType.NOT_SUPPORTED,
-                f"unsupported URI scheme {scheme or '(none)'!r}; "
-                f"supported: {', '.join(SUPPORTED_URI_SCHEMES)}",
-            )
-        await self._execute(CommandName.OPEN, uri)
+        # In a thread: resolving and stat-ing a path can hang on a dying USB stick.
+        try:
+            target = await asyncio.to_thread(self._open_policy.check, uri)
+        except Unsupported as exc:
+            raise DBusError(ErrorType.NOT_SUPPORTED, str(exc)) from None
+        except Refused as exc:
+            log.warning("OpenUri refused: %s", exc)
+            raise DBusError(ErrorType.ACCESS_DENIED, str(exc)) from None
+        except FileNotFoundError as exc:
+            raise DBusError(ErrorType.INVALID_ARGS, str(exc)) from None
+        await self._execute(CommandName.OPEN, target)
 
     # Signals ---------------------------------------------------------------------------
 

@@ -10,33 +10,19 @@ from dbus_fast.annotations import DBusBool, DBusSignature, DBusStr
 from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_property
 
+from headunit.media import SUPPORTED_MIME_TYPES
+
 ROOT_INTERFACE = "org.mpris.MediaPlayer2"
 DBusStrings = Annotated[list[str], DBusSignature("as")]
 
-# What `open` hands to mpv: local files and plain HTTP(S) streams. Anything else is
-# refused before it reaches the player (MPRIS rule 15).
-SUPPORTED_URI_SCHEMES = ("file", "http", "https")
-SUPPORTED_MIME_TYPES = (
-    "audio/aac",
-    "audio/flac",
-    "audio/mp4",
-    "audio/mpeg",
-    "audio/ogg",
-    "audio/opus",
-    "audio/wav",
-    "audio/x-flac",
-    "audio/x-vorbis+ogg",
-    "audio/x-wav",
-    "video/mp4",
-    "video/webm",
-    "video/x-matroska",
-)
-
 
 class RootInterface(ServiceInterface):
-    def __init__(self, identity: str, request_shutdown: Callable[[], None]) -> None:
+    def __init__(
+        self, identity: str, request_shutdown: Callable[[], None], schemes: tuple[str, ...]
+    ) -> None:
         super().__init__(ROOT_INTERFACE)
         self._identity = identity
+        self._schemes = schemes  # what OpenUri accepts under mpris.open_uri
         self._request_shutdown = request_shutdown
 
     @dbus_method()
@@ -65,7 +51,7 @@ class RootInterface(ServiceInterface):
 
     @dbus_property(access=PropertyAccess.READ)
     def SupportedUriSchemes(self) -> DBusStrings:
-        return list(SUPPORTED_URI_SCHEMES)
+        return list(self._schemes)
 
     @dbus_property(access=PropertyAccess.READ)
     def SupportedMimeTypes(self) -> DBusStrings:

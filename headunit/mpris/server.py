@@ -22,6 +22,7 @@ from headunit.mpris.frontend import MprisFrontend
 from headunit.mpris.player import PlayerInterface
 from headunit.mpris.queue import QueueInterface
 from headunit.mpris.root import RootInterface
+from headunit.openuri import OpenPolicy
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,9 @@ class MprisServer:
         self._controller: Controller = context.controller
         self._config = context.config.mpris
         self._bus_address = bus_address
-        self._root = RootInterface(IDENTITY, context.request_shutdown)
-        self._player = PlayerInterface(self._controller)
+        policy = OpenPolicy.of(self._config.open_uri, context.config.media.paths)
+        self._root = RootInterface(IDENTITY, context.request_shutdown, policy.schemes)
+        self._player = PlayerInterface(self._controller, policy)
         self._queue = QueueInterface(self._controller)
         self._frontend = MprisFrontend(self._player, self._controller.state)
         self._bus: MessageBus | None = None

@@ -20,7 +20,7 @@ from mpris_helpers import (
 from support import DaemonProcess, make_album
 
 from headunit.component import Context
-from headunit.config import Config
+from headunit.config import Config, MediaConfig
 from headunit.controller import Controller
 from headunit.mpris.server import MprisServer
 
@@ -32,13 +32,15 @@ def session_bus(dbus_session: str) -> str:
 
 
 @pytest.fixture
-async def surface(session_bus: str) -> AsyncIterator[Surface]:
+async def surface(session_bus: str, tmp_path: Path) -> AsyncIterator[Surface]:
+    """The MPRIS surface over a FakeTarget; media.paths is tmp_path (OpenUri opens there)."""
     target = FakeTarget(make_tracks(3))
     controller = Controller(target)
     sink = RecordingSink()
     controller.subscribe(sink)
     shutdowns: list[bool] = []
-    context = Context(controller, Config(), lambda: shutdowns.append(True))
+    config = Config(media=MediaConfig(paths=(str(tmp_path),)))
+    context = Context(controller, config, lambda: shutdowns.append(True))
     server = MprisServer(context)
     await server.start()
     assert server.bus_name is not None

@@ -306,7 +306,8 @@ async def test_15_play_resumes_and_playpause_starts_from_stopped(client: MprisCl
 async def test_15_open_uri(client: MprisClient, tmp_path: Path) -> None:
     reply = await client.call("OpenUri", "s", "gopher://example.com/song.flac")
     assert reply.message_type is MessageType.ERROR
-    extra = make_tone(tmp_path / "extra.flac", 5.0, tags={"TITLE": "Extra"})
+    # Under media.paths: OpenUri opens only the car's media by default (mpris.open_uri).
+    extra = make_tone(tmp_path / "music" / "Album" / "extra.flac", 5.0, tags={"TITLE": "Extra"})
     await client.ok("OpenUri", "s", extra.as_uri())
     await until(client, "Metadata", lambda m: m["xesam:title"].value == "Extra")
     await until(client, "PlaybackStatus", lambda s: s == "Playing")

@@ -8,6 +8,7 @@ service user, to see the allow side too).
 from __future__ import annotations
 
 import asyncio
+import grp
 import os
 import pwd
 import re
@@ -30,6 +31,8 @@ from headunit.mpris.server import MprisServer, MprisUnavailable
 
 POLICY = Path(__file__).parents[2] / "systemd" / "org.mpris.MediaPlayer2.headunit.conf"
 NAME = "org.mpris.MediaPlayer2.headunit"
+OBJECT = "/org/mpris/MediaPlayer2"
+PLAYER = "org.mpris.MediaPlayer2.Player"
 
 # The part of Debian's /usr/share/dbus-1/system.conf that decides these questions.
 DEFAULT_SYSTEM_POLICY = """<!DOCTYPE busconfig PUBLIC
@@ -175,3 +178,41 @@ async def test_a_refused_name_stops_the_start_with_the_reason(
     with pytest.raises(MprisUnavailable, match=re.escape(f"refuses {NAME}")):
         await server.start()
     assert controller._sinks == []  # nothing left subscribed
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="telling callers apart needs root (to run as nobody)")
+@pytest.mark.parametrize("nobody_in_group", [False, True])
+async def test_open_uri_and_property_writes_are_for_root_and_the_headunit_group(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, nobody_in_group: bool
+) -> None:
+    text = POLICY.read_text().replace('user="headunit"', f'user="{ME}"')
+    if nobody_in_group:  # nobody's own group stands in for the headunit group
+        text = text.replace('group="headunit"', f'group="{grp.getgrgid(65534).gr_name}"')
+    for daemon in system_bus(text):
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", daemon.address)
+        song = tmp_path / "song.flac"
+        song.write_bytes(b"")
+        config = parse({"mpris": {"bus": "system"}, "media": {"paths": [str(tmp_path)]}})
+        target = FakeTarget(make_tracks(2))
+        server = MprisServer(Context(Controller(target), config, lambda: None))
+        await server.start()
+        try:
+            send = ["dbus-send", "--system", "--print-reply", f"--dest={NAME}", OBJECT]
+            open_uri = [*send, f"{PLAYER}.OpenUri", f"string:{song.as_uri()}"]
+            set_volume = [
+                *send, "org.freedesktop.DBus.Properties.Set",
+                f"string:{PLAYER}", "string:Volume", "variant:double:0.5",
+            ]  # fmt: skip
+            for argv in (open_uri, set_volume):
+                status, out = await run_as_caller(*argv)
+                if nobody_in_group:
+                    assert status == 0, out
+                else:
+                    assert status != 0
+                    assert "AccessDenied" in out
+            status, out = await run_as_caller(*send, f"{PLAYER}.Next")
+            assert status == 0, out  # the plain controls stay open to everyone
+            as_root = await asyncio.create_subprocess_exec(*open_uri)
+            assert await as_root.wait() == 0
+        finally:
+            await server.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from dbus_fast import MessageType
@@ -189,9 +190,12 @@ async def test_open_uri_refused_by_the_player_is_a_dbus_error(surface: Surface) 
     assert await surface.client.value("PlaybackStatus") == "Stopped"  # still answering
 
 
-async def test_open_uri_plays_the_file(surface: Surface) -> None:
-    await surface.client.ok("OpenUri", "s", "file:///music/new.flac")
-    assert surface.target.commands == [Command(C.OPEN, "file:///music/new.flac")]
+async def test_open_uri_plays_the_file(surface: Surface, tmp_path: Path) -> None:
+    song = tmp_path / "music" / "new.flac"
+    song.parent.mkdir()
+    song.write_bytes(b"")
+    await surface.client.ok("OpenUri", "s", song.as_uri())
+    assert surface.target.commands == [Command(C.OPEN, song.as_uri())]
     await surface.client.wait_property("PlaybackStatus", "Playing")
 
 
