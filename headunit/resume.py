@@ -17,7 +17,7 @@ from headunit.playqueue import Queue
 
 log = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 2  # 2: the queue in a file of its own (store.py)
 
 
 class StaleState(ValueError):

@@ -1,9 +1,14 @@
 """Resume state on disk: atomic writes that survive a power cut, coalesced and off the loop.
 
-A write goes to a temporary file, is fsynced, renamed over the state file, and the
-folder is fsynced, so after a power cut the file is either the old or the new state,
-never a torn one. Writes run in a worker thread so no signal waits behind an fsync,
-and a burst of changes becomes one write.
+Two files, so that playing spares the SD card: `queue.json` (the entries and their
+order, 1-2 MB for a big library) is written only when the queue changes, and the small
+`state.json` (where we are, the volume, the flags) on every save. Each write goes to
+a temporary file, is fsynced, renamed over the old one, and the folder is fsynced, so
+after a power cut each file is either the old or the new version, never a torn one;
+the queue is written before the state that points into it, and the state names its
+current entry by URI as well, so a cut between the two still finds the right track.
+Writes run in a worker thread so no signal waits behind an fsync, and a burst of
+changes becomes one write.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,8 @@ from headunit.state import PlayerState, Status
 log = logging.getLogger(__name__)
 
 FILE_NAME = "state.json"
+QUEUE_FILE_NAME = "queue.json"
+_QUEUE_IN_STATE = 1  # the version that kept the queue inside state.json (still read)
 
 # Changes worth a write at once; position is saved by the periodic save while playing.
 _SAVE_ON = frozenset({"track", "status", "volume", "shuffle", "loop", "queue_length"})
@@ -40,24 +46,50 @@ class CorruptState(ValueError):
     pass
 
 
-def encode(state: ResumeState) -> bytes:
-    document: dict[str, Any] = {"version": VERSION, "saved_at": time.time(), **asdict(state)}
-    document["loop"] = str(state.loop)
+def _dump(document: dict[str, Any]) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def decode(raw: bytes) -> ResumeState:
+def encode_queue(state: ResumeState) -> bytes:
+    return _dump({"version": VERSION, "uris": state.uris, "order": state.order})
+
+
+def encode(state: ResumeState) -> bytes:
+    """The small record: everything but the queue, which `encode_queue` writes."""
+    return _dump(
+        {
+            "version": VERSION,
+            "saved_at": time.time(),
+            "position_in_order": state.position_in_order,
+            "current_uri": state.current_uri,
+            "position": state.position,
+            "volume": state.volume,
+            "shuffle": state.shuffle,
+            "loop": str(state.loop),
+            "paused": state.paused,
+        }
+    )
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
     try:
         doc = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CorruptState(f"not JSON: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("version") != VERSION:
+    if not isinstance(doc, dict) or doc.get("version") not in (VERSION, _QUEUE_IN_STATE):
         raise CorruptState("unknown format or version")
+    return doc
+
+
+def decode(raw: bytes, raw_queue: bytes | None = None) -> ResumeState:
+    """`raw` is state.json; `raw_queue` queue.json (None for a state of version 1)."""
+    doc = _parse(raw)
+    queue = doc if doc["version"] == _QUEUE_IN_STATE else _parse(raw_queue or b"")
     try:
-        uris, order, pos = doc["uris"], doc["order"], doc["position_in_order"]
+        uris, order = queue["uris"], queue["order"]
         _require(isinstance(uris, list) and all(isinstance(u, str) for u in uris), "uris")
         _require(isinstance(order, list) and sorted(order) == list(range(len(uris))), "order")
-        _require(pos is None or (type(pos) is int and 0 <= pos < len(order)), "position")
+        pos = _current(doc, uris, order)
         position, volume = float(doc["position"]), float(doc["volume"])
         _require(math.isfinite(position) and math.isfinite(volume), "position/volume")
         _require(isinstance(doc["shuffle"], bool) and isinstance(doc["paused"], bool), "flags")
@@ -75,6 +107,19 @@ def decode(raw: bytes) -> ResumeState:
         raise CorruptState(f"bad field: {exc}") from None
 
 
+def _current(doc: dict[str, Any], uris: list[str], order: list[int]) -> int | None:
+    """Where we were in the play order. The saved index is checked against the saved
+    URI: after a power cut between the two writes, the queue may be the newer one."""
+    pos, uri = doc["position_in_order"], doc.get("current_uri")
+    _require(pos is None or type(pos) is int, "position")
+    if doc["version"] == _QUEUE_IN_STATE or pos is None:
+        _require(pos is None or 0 <= pos < len(order), "position")
+        return pos
+    if 0 <= pos < len(order) and uris[order[pos]] == uri:
+        return pos
+    return next((p for p, i in enumerate(order) if uris[i] == uri), None)
+
+
 def _require(condition: bool, what: str) -> None:
     if not condition:
         raise ValueError(what)
@@ -84,48 +129,62 @@ class Store:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.path = directory / FILE_NAME
+        self.queue_path = directory / QUEUE_FILE_NAME
         # The final save at shutdown may overlap a periodic one still in its thread.
         self._lock = threading.Lock()
+        self._written_queue: tuple[list[str], list[int]] | None = None
 
     def load(self) -> ResumeState | None:
         """The saved state; an unreadable one is set aside with a log line."""
         try:
             raw = self.path.read_bytes()
+            raw_queue = self.queue_path.read_bytes() if self.queue_path.exists() else None
         except FileNotFoundError:
             return None
         except OSError as exc:
             log.warning("resume state %s unreadable (%s); starting fresh", self.path, exc.strerror)
             return None
         try:
-            return decode(raw)
+            return decode(raw, raw_queue)
         except CorruptState as exc:
             self.set_aside(f"corrupt: {exc}")
             return None
 
     def set_aside(self, why: str) -> None:
-        aside = self.path.with_name(f"{FILE_NAME}.{int(time.time())}.bad")
+        stamp = int(time.time())
         try:
-            self.path.replace(aside)
+            for path in (self.path, self.queue_path):
+                if path.exists():
+                    path.replace(path.with_name(f"{path.name}.{stamp}.bad"))
         except OSError as exc:
             log.warning("resume state %s %s; could not set it aside: %s", self.path, why, exc)
             return
-        log.warning("resume state %s; set aside as %s, starting fresh", why, aside.name)
+        log.warning(
+            "resume state %s; set aside as %s.%d.bad, starting fresh", why, FILE_NAME, stamp
+        )
 
     def save(self, state: ResumeState) -> None:
-        """Atomic and durable; blocking (call it from a worker thread)."""
+        """Atomic and durable; blocking (call it from a worker thread). The queue is
+        written only when it differs from the one last written."""
         with self._lock:
-            self._save(encode(state))
+            queue = (state.uris, state.order)
+            if queue != self._written_queue:
+                self._write(self.queue_path, encode_queue(state))
+                self._written_queue = queue
+            self._write(self.path, encode(state))
 
-    def _save(self, data: bytes) -> None:
+    def _write(self, path: Path, data: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{FILE_NAME}.tmp")
+        tmp = path.with_name(f".{path.name}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            os.write(fd, data)
+            view = memoryview(data)
+            while view:  # a big queue may take more than one write
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, self.path)
+        os.replace(tmp, path)
         dir_fd = os.open(self.directory, os.O_RDONLY)
         try:
             os.fsync(dir_fd)

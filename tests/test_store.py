@@ -9,7 +9,7 @@ import pytest
 
 from headunit.model import LoopMode
 from headunit.resume import ResumeState, StaleState, plan
-from headunit.store import Store, decode, encode
+from headunit.store import Store, decode, encode, encode_queue
 
 
 def saved(uris: list[str], current: int, **kw) -> ResumeState:  # type: ignore[no-untyped-def]
@@ -63,9 +63,46 @@ def test_a_corrupt_file_is_set_aside_never_a_crash(tmp_path: Path, content: byte
 def test_numbers_are_sanitised_on_load() -> None:
     doc = json.loads(encode(saved(["/a"], 0)))
     doc.update(position=-5, volume=400)
-    state = decode(json.dumps(doc).encode())
+    state = decode(json.dumps(doc).encode(), encode_queue(saved(["/a"], 0)))
     assert state.position == 0
     assert state.volume == 100
+
+
+def test_playing_rewrites_only_the_small_record_and_the_queue_when_it_changes(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path)
+    uris = [f"/usb/{n:05d}.flac" for n in range(20_000)]
+    store.save(saved(uris, 7, position=1.0))
+    written = store.queue_path.stat().st_mtime_ns, store.queue_path.stat().st_ino
+    store.save(saved(list(uris), 7, position=6.0))  # a periodic save while playing
+    assert (store.queue_path.stat().st_mtime_ns, store.queue_path.stat().st_ino) == written
+    assert store.path.stat().st_size < 400
+    store.save(saved([*uris, "/usb/new.flac"], 8, position=0.0))
+    assert Store(tmp_path).load() == saved([*uris, "/usb/new.flac"], 8, position=0.0)
+
+
+def test_a_cut_between_the_queue_and_the_state_write_finds_the_track_by_uri(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path)
+    store.save(saved(["/a", "/b", "/c"], 1, position=9.0))
+    # The queue changed (an entry before the current one went), the state not yet.
+    store.queue_path.write_bytes(encode_queue(saved(["/b", "/c"], 0)))
+    state = Store(tmp_path).load()
+    assert state is not None
+    assert (state.current_uri, state.position) == ("/b", 9.0)
+
+
+def test_a_state_of_version_1_still_loads(tmp_path: Path) -> None:
+    doc = {
+        "version": 1, "uris": ["/a", "/b"], "order": [1, 0], "position_in_order": 1,
+        "position": 4.0, "volume": 50, "shuffle": True, "loop": "none", "paused": False,
+    }  # fmt: skip
+    (tmp_path / "state.json").write_text(json.dumps(doc))
+    state = Store(tmp_path).load()
+    assert state is not None
+    assert (state.current_uri, state.position, state.shuffle) == ("/a", 4.0, True)
 
 
 def test_resume_continues_the_saved_track_and_appends_new_media(tmp_path: Path) -> None:
