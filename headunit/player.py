@@ -237,20 +237,17 @@ class Player(SnapshotTarget):
         await self._load(plan.queue.position or 0, start=plan.position)
 
     def queue(self) -> list[QueueItem]:
-        current = self._queue.position
+        current = self._queue.position if self._loaded is not None else None
+        infos = self._infos  # tags are read lazily: an entry not described yet has none
         items = []
-        for pos in range(len(self._queue)):
-            uri = self._queue.entry_at(pos).uri
-            info = self._infos.get(uri)  # tags are read lazily: never all of them here
-            items.append(
-                QueueItem(
-                    uri=uri,
-                    title=info.title if info else title_from_name(uri),
-                    artist=info.artist if info else (),
-                    duration=info.duration if info else None,
-                    current=pos == current and self._loaded is not None,
-                )
-            )
+        for pos, entry in enumerate(self._queue.in_order()):
+            info = infos.get(entry.uri)
+            if info is None:
+                items.append(QueueItem(entry.uri, title_from_name(entry.uri), (), None, False))
+            else:
+                items.append(QueueItem(entry.uri, info.title, info.artist, info.duration, False))
+        if current is not None:
+            items[current] = replace(items[current], current=True)
         return items
 
     # -- mpv thread -> loop ------------------------------------------------------------

@@ -65,6 +65,11 @@ class Queue:
     def current(self) -> Entry | None:
         return None if self._pos is None else self._entries[self._order[self._pos]]
 
+    def in_order(self) -> list[Entry]:
+        """The entries in play order."""
+        entries = self._entries
+        return [entries[i] for i in self._order]
+
     def entry_at(self, pos: int) -> Entry:
         return self._entries[self._order[pos]]
 
