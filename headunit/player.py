@@ -240,7 +240,7 @@ class Player(SnapshotTarget):
         current = self._queue.position if self._loaded is not None else None
         infos = self._infos  # tags are read lazily: an entry not described yet has none
         items = []
-        for pos, entry in enumerate(self._queue.in_order()):
+        for entry in self._queue.in_order():
             info = infos.get(entry.uri)
             if info is None:
                 items.append(QueueItem(entry.uri, title_from_name(entry.uri), (), None, False))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 import mutagen
