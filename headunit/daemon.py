@@ -79,7 +79,8 @@ async def build_player(config: Config, store: Store) -> Player:
             held = saved
         plan = resume.plan(None, scanned, config.player.resume)
     _log_plan(plan, config.player)
-    player = Player(config.player, plan, art_dir=config.state.dir / "art", held=held)
+    titles = await asyncio.to_thread(media.playlist_titles, config.media.paths)
+    player = Player(config.player, plan, config.state.dir / "art", held=held, titles=titles)
     await player.start()
     return player
 
@@ -109,7 +110,8 @@ class Rescan:
     async def __call__(self, paths: tuple[str, ...]) -> None:
         async with self._lock:
             scanned = await asyncio.to_thread(media.scan, paths)
-            await self._player.media_changed(scanned)
+            titles = await asyncio.to_thread(media.playlist_titles, paths)
+            await self._player.media_changed(scanned, titles)
 
 
 class Components:

@@ -179,26 +179,61 @@ def folders(paths: Iterable[str]) -> list[Path]:
 
 def read_playlist(playlist: Path) -> list[str]:
     """Entries of an .m3u/.m3u8/.pls file, relative paths resolved against its folder."""
+    return [uri for uri, _title in read_playlist_entries(playlist)]
+
+
+def playlist_titles(paths: Iterable[str]) -> dict[str, str]:
+    """The titles the configured playlists give their entries (#EXTINF, TitleN), for
+    entries whose files have no tags."""
+    titles: dict[str, str] = {}
+    for item in paths:
+        local = None if is_stream(item) else to_local_path(item)
+        if local is not None and extension(local.name) in PLAYLIST_EXTENSIONS and local.is_file():
+            titles.update((uri, title) for uri, title in read_playlist_entries(local) if title)
+    return titles
+
+
+def read_playlist_entries(playlist: Path) -> list[tuple[str, str | None]]:
+    """(entry, its title in the playlist or None), in the playlist's order."""
     try:
-        content = playlist.read_text(encoding="utf-8", errors="replace")
+        content = decode_text(playlist.read_bytes())
     except OSError as exc:
         log.warning("media: cannot read playlist %s: %s", playlist, exc.strerror)
         return []
-    lines = _pls_entries(content) if extension(playlist.name) == "pls" else _m3u_entries(content)
+    pairs = _pls_entries(content) if extension(playlist.name) == "pls" else _m3u_entries(content)
     entries = []
-    for line in lines:
+    for line, title in pairs:
         entry = _resolve(line, playlist.parent)
         if entry is not None:
-            entries.append(entry)
+            entries.append((entry, title))
     return entries
 
 
-def _m3u_entries(content: str) -> list[str]:
-    lines = (line.strip().lstrip("\ufeff") for line in content.splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
+def decode_text(raw: bytes) -> str:
+    """UTF-8, else Windows-1252: what a playlist made on Windows is in (not replacement
+    characters in every accented title)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")  # five bytes cp1252 leaves undefined
+    return text.lstrip("\ufeff")
 
 
-def _pls_entries(content: str) -> list[str]:
+def _m3u_entries(content: str) -> list[tuple[str, str | None]]:
+    entries: list[tuple[str, str | None]] = []
+    title = None
+    for raw_line in content.splitlines():
+        line = raw_line.strip()
+        if line.upper().startswith("#EXTINF:"):
+            # #EXTINF:<seconds>[ attributes],<title>
+            title = line.partition(",")[2].strip() or None
+        elif line and not line.startswith("#"):
+            entries.append((line, title))
+            title = None
+    return entries
+
+
+def _pls_entries(content: str) -> list[tuple[str, str | None]]:
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     try:
         parser.read_string(content)
@@ -208,19 +243,39 @@ def _pls_entries(content: str) -> list[str]:
     section = next((s for s in parser.sections() if s.lower() == "playlist"), None)
     if section is None:
         return []
+    values = dict(parser.items(section))
     numbered = []
-    for key, value in parser.items(section):
+    for key, value in values.items():
         match = re.fullmatch(r"file(\d+)", key)
         if match:
-            numbered.append((int(match.group(1)), value.strip()))
-    return [value for _, value in sorted(numbered)]
+            title = values.get(f"title{match.group(1)}", "").strip() or None
+            numbered.append((int(match.group(1)), value.strip(), title))
+    return [(value, title) for _, value, title in sorted(numbered)]
+
+
+_DRIVE = re.compile(r"[A-Za-z]:(?=[\\/])")
 
 
 def _resolve(line: str, base: Path) -> str | None:
     if is_stream(line):
         return line
+    if "\\" in line or _DRIVE.match(line):
+        return _resolve_windows(line, base)
     local = to_local_path(line)
     if local is None:
         log.warning("media: unsupported entry %s in a playlist, skipped", line)
         return None
     return str(local if local.is_absolute() else (base / local).resolve())
+
+
+def _resolve_windows(line: str, base: Path) -> str:
+    """A path written on Windows: backslashes, maybe a drive letter. A rooted one
+    (`\\Music\\a.mp3`, `E:\\Music\\a.mp3`) starts at the stick's root, which is
+    the nearest folder above the playlist where the file is."""
+    rooted = bool(_DRIVE.match(line)) or line.startswith("\\")
+    parts = [p for p in _DRIVE.sub("", line, count=1).replace("\\", "/").split("/") if p]
+    relative = Path(*parts)
+    if not rooted:
+        return str((base / relative).resolve())
+    found = next((f / relative for f in (base, *base.parents) if (f / relative).exists()), None)
+    return str(found or base / relative)

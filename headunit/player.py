@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from headunit.artwork import find_art
 from headunit.config import PlayerConfig
 from headunit.controller import SnapshotTarget
 from headunit.libmpv import LoadfileSyntax, check_client_api, client_api_version
-from headunit.media import OPEN_BOUNDS, SUPPORTED_URI_SCHEMES, expand, is_stream
+from headunit.media import OPEN_BOUNDS, SUPPORTED_URI_SCHEMES, expand, is_stream, playlist_titles
 from headunit.model import Command, CommandError, CommandName, LoopMode, MediaRef
 from headunit.playqueue import Entry, Queue
 from headunit.resume import Plan, ResumeState
@@ -77,9 +77,15 @@ def mpv_options(config: PlayerConfig) -> dict[str, Any]:
 
 class Player(SnapshotTarget):
     def __init__(
-        self, config: PlayerConfig, plan: Plan, art_dir: Path, held: ResumeState | None = None
+        self,
+        config: PlayerConfig,
+        plan: Plan,
+        art_dir: Path,
+        held: ResumeState | None = None,
+        titles: Mapping[str, str] | None = None,
     ) -> None:
         self._config = config
+        self._titles = dict(titles or {})  # from playlists, for entries without tags
         # The saved state of media that went away (a pulled stick): saved as it was, and
         # resumed when the media comes back to a silent car.
         self._held = held
@@ -198,10 +204,11 @@ class Player(SnapshotTarget):
             paused=state.status is Status.PAUSED,
         )
 
-    async def media_changed(self, scanned: list[str]) -> None:
+    async def media_changed(self, scanned: list[str], titles: Mapping[str, str]) -> None:
         """`media.paths` was scanned again (a stick came or went, SIGHUP): a silent car
         starts the media found, resuming where it was; otherwise the queue is merged
         without interrupting the entry that plays, unless that one is gone."""
+        self._titles.update(titles)
         if self._loaded is None and (len(self._queue) == 0 or self._held is not None):
             await self._start_found(scanned)
             return
@@ -243,7 +250,8 @@ class Player(SnapshotTarget):
         for entry in self._queue.in_order():
             info = infos.get(entry.uri)
             if info is None:
-                items.append(QueueItem(entry.uri, title_from_name(entry.uri), (), None, False))
+                title = self._titles.get(entry.uri) or title_from_name(entry.uri)
+                items.append(QueueItem(entry.uri, title, (), None, False))
             else:
                 items.append(QueueItem(entry.uri, info.title, info.artist, info.duration, False))
         if current is not None:
@@ -399,7 +407,7 @@ class Player(SnapshotTarget):
 
     def _describe(self, uri: str) -> TrackInfo:
         """Tags and cover of one entry; blocking file I/O, run in a worker thread."""
-        info = describe(uri)
+        info = describe(uri, self._titles.get(uri))
         return replace(info, art_url=find_art(uri, self._art_dir)) if not is_stream(uri) else info
 
     async def _prefetch_neighbours(self) -> None:
@@ -550,6 +558,7 @@ class Player(SnapshotTarget):
         if scheme not in SUPPORTED_URI_SCHEMES:
             raise CommandError(f"unsupported URI scheme {scheme!r}")
         uris = await asyncio.to_thread(expand, uri, OPEN_BOUNDS)
+        self._titles.update(await asyncio.to_thread(playlist_titles, [uri]))
         if not uris:
             raise CommandError(f"nothing playable at {uri}")
         if ref.media_id is not None or ref.authorization:

@@ -52,10 +52,11 @@ def _first(tags: object, key: str) -> str | None:
     return values[0] if values else None
 
 
-def describe(uri: str) -> TrackInfo:
-    """Blocking (file I/O): call from a worker thread. Never raises on bad media."""
+def describe(uri: str, title: str | None = None) -> TrackInfo:
+    """Blocking (file I/O): call from a worker thread. Never raises on bad media.
+    `title` (a playlist's #EXTINF) stands in for a missing title tag."""
     media_type: MediaType = "video" if extension(uri) in VIDEO_EXTENSIONS else "music"
-    fallback = TrackInfo(title=title_from_name(uri), media_type=media_type)
+    fallback = TrackInfo(title=title or title_from_name(uri), media_type=media_type)
     if is_stream(uri):
         return fallback
     try:

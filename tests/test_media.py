@@ -6,7 +6,14 @@ import logging
 import os
 from pathlib import Path
 
-from headunit.media import Bounds, expand, natural_key, scan
+from headunit.media import (
+    Bounds,
+    expand,
+    natural_key,
+    playlist_titles,
+    read_playlist_entries,
+    scan,
+)
 
 
 def touch(path: Path) -> Path:
@@ -93,3 +100,24 @@ def test_scans_skip_fifos_and_open_walks_are_bounded(tmp_path: Path) -> None:
     assert [Path(p).name for p in shallow] == ["a.flac", "b.flac"]
     assert len(expand(str(usb), Bounds(depth=10, entries=1))) == 1
     assert expand(str(usb / "pipe.flac")) == []
+
+
+def test_playlists_from_windows_sticks(tmp_path: Path) -> None:
+    stick = tmp_path / "stick"
+    song = touch(stick / "Música" / "Café.mp3")
+    other = touch(stick / "Lists" / "Old" / "b.mp3")
+    outside = touch(tmp_path / "home" / "c.flac")
+    m3u = stick / "Lists" / "mix.m3u"
+    m3u.write_bytes(
+        "#EXTM3U\r\n#EXTINF:215,Édith - Café\r\n\\Música\\Café.mp3\r\n"
+        "#EXTINF:-1,\r\nOld\\b.mp3\r\n"
+        f"E:\\Música\\Café.mp3\r\n{outside}\r\n".encode("cp1252")
+    )
+    entries = read_playlist_entries(m3u)
+    assert entries == [
+        (str(song), "Édith - Café"),  # rooted at the stick, read as Windows-1252
+        (str(other), None),  # relative, with backslashes; an empty #EXTINF title is none
+        (str(song), None),  # a drive letter: the stick's root too
+        (str(outside), None),  # outside the stick: the user's own file, kept
+    ]
+    assert playlist_titles([str(m3u)]) == {str(song): "Édith - Café"}

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support import make_album, wait_for
+from support import make_album, make_tone, wait_for
 
 from headunit.ctl import EX_REFUSED
 
@@ -64,3 +64,15 @@ def test_a_jump_past_the_end_is_refused_and_playing_goes_on(start_daemon, tmp_pa
     assert bad.returncode == 2
     assert "expected a queue position" in bad.stderr
     assert '"status": "Playing"' in headunit("status", "--json", env=daemon.env).stdout
+
+
+def test_a_playlist_title_names_an_untagged_file(start_daemon, tmp_path: Path) -> None:
+    make_tone(tmp_path / "stick" / "track01.wav", 30)  # no tags, as ripped on Windows
+    m3u = tmp_path / "stick" / "drive.m3u"
+    m3u.write_bytes("#EXTINF:30,Beyoncé - Halo\r\ntrack01.wav\r\n".encode("cp1252"))
+    daemon = start_daemon([m3u])
+    status = json.loads(headunit("status", "--json", env=daemon.env).stdout)
+    assert status["title"] == "Beyoncé - Halo"
+    assert json.loads(headunit("queue", "--json", env=daemon.env).stdout)[0]["title"] == (
+        "Beyoncé - Halo"
+    )
