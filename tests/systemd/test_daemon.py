@@ -4,7 +4,6 @@ signals, and JOURNAL_STREAM. Each test starts `headunit run` as a subprocess."""
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import select
 import signal
@@ -19,6 +18,8 @@ from typing import Any
 import jwt
 import pytest
 from support import DaemonProcess, daemon_env, make_album, wait_for, write_config
+
+from headunit.store import Store
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")
 PLAYER = "headunit"
@@ -191,9 +192,11 @@ def test_sigterm_saves_and_exits_within_2s_with_a_mute_backend(
     assert "Unclosed client session" not in daemon.log()  # the handshake was cut cleanly
     supervisor.wait("STOPPING", "1", timeout=1)
 
-    saved = json.loads((tmp_path / "state" / "state.json").read_text())
-    assert saved["uris"][saved["order"][saved["position_in_order"]]].endswith("2 Two.flac")
-    assert saved["position"] >= 20
+    saved = Store(tmp_path / "state").load()
+    assert saved is not None
+    assert saved.current_uri is not None
+    assert saved.current_uri.endswith("2 Two.flac")
+    assert saved.position >= 20
 
 
 def test_sighup_reload_keeps_the_music_playing(
