@@ -570,7 +570,8 @@ class Player(SnapshotTarget):
         await self._load(pos)
 
     async def _jump(self, command: Command) -> None:
-        position = int(command.value)  # type: ignore[arg-type]
+        position = command.value
+        assert isinstance(position, int)  # Command checked it: a whole number >= 1
         if position > len(self._queue):
             raise CommandError(f"the queue has {len(self._queue)} entries, not {position}")
         assert self._mpv is not None

@@ -110,7 +110,8 @@ def decode(raw: bytes, raw_queue: bytes | None = None) -> ResumeState:
 def _current(doc: dict[str, Any], uris: list[str], order: list[int]) -> int | None:
     """Where we were in the play order. The saved index is checked against the saved
     URI: after a power cut between the two writes, the queue may be the newer one."""
-    pos, uri = doc["position_in_order"], doc.get("current_uri")
+    pos: int | None = doc["position_in_order"]
+    uri: str | None = doc.get("current_uri")
     _require(pos is None or type(pos) is int, "position")
     if doc["version"] == _QUEUE_IN_STATE or pos is None:
         _require(pos is None or 0 <= pos < len(order), "position")
