@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from headunit.model import Command, CommandError
-from headunit.state import PlayerState, QueueItem, StateSink
+from headunit.state import PlayerState, QueueListing, StateSink
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class Target(Protocol):
         """Carry out one command; raises CommandError when it cannot."""
         ...
 
-    def queue(self) -> list[QueueItem]:
+    def queue(self) -> QueueListing:
         """The queue in play order."""
         ...
 
@@ -62,9 +62,9 @@ class SnapshotTarget:
     def position(self) -> float:
         return self._state.position_at()
 
-    def queue(self) -> list[QueueItem]:
+    def queue(self) -> QueueListing:
         """Only the local player has a queue of its own (a mirrored phone keeps its own)."""
-        return []
+        return QueueListing([], None, {})
 
     def bind(
         self,
@@ -97,7 +97,7 @@ class Controller:
     def position(self) -> float:
         return self._target.position()
 
-    def queue(self) -> list[QueueItem]:
+    def queue(self) -> QueueListing:
         return self._target.queue()
 
     def subscribe(self, sink: StateSink) -> None:

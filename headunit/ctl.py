@@ -27,6 +27,7 @@ from dbus_fast import BusType, Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
 from headunit import config as config_mod
+from headunit.media import title_from_name
 
 EX_REFUSED = 1
 EX_UNAVAILABLE = 69  # sysexits.h: service unavailable
@@ -336,19 +337,24 @@ async def open_uri(remote: Remote, args: argparse.Namespace) -> None:
 # the queue ------------------------------------------------------------------------------
 
 
-def queue_entries(listed: list[list[Any]]) -> list[dict[str, Any]]:
-    """What `queue --json` prints: one object per entry, in play order."""
-    return [
-        {
-            "position": n,
-            "title": title,
-            "artist": list(artists),
-            "duration": None if duration < 0 else round(duration, 3),
-            "current": current,
-            "url": url,
-        }
-        for n, (url, title, artists, duration, current) in enumerate(listed, 1)
-    ]
+def queue_entries(listed: list[Any]) -> list[dict[str, Any]]:
+    """What `queue --json` prints: one object per entry, in play order. An entry not
+    described yet has its file name for a title, no artist and no duration."""
+    current, urls, known = listed
+    entries = []
+    for index, url in enumerate(urls):
+        title, artists, duration = known.get(index) or (title_from_name(url), [], -1)
+        entries.append(
+            {
+                "position": index + 1,
+                "title": title,
+                "artist": list(artists),
+                "duration": None if duration < 0 else round(duration, 3),
+                "current": index == current,
+                "url": url,
+            }
+        )
+    return entries
 
 
 def render_queue(entries: list[dict[str, Any]]) -> str:

@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,17 @@ def is_stream(uri: str) -> bool:
 
 def extension(name: str) -> str:
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def title_from_name(uri: str) -> str:
+    """A readable title when there are no tags: the file name without its extension."""
+    if not uri.startswith("/") and is_stream(uri):  # a queued file's path is absolute
+        parts = urlsplit(uri)
+        name = unquote(PurePosixPath(parts.path).name)
+        return name or parts.netloc or uri
+    # os.path, not Path: `headunit queue` names 20,000 entries this way.
+    stem = os.path.splitext(os.path.basename(uri))[0]
+    return stem or uri
 
 
 def to_local_path(uri: str) -> Path | None:

@@ -33,8 +33,8 @@ from headunit.media import OPEN_BOUNDS, SUPPORTED_URI_SCHEMES, expand, is_stream
 from headunit.model import Command, CommandError, CommandName, LoopMode, MediaRef
 from headunit.playqueue import Entry, Queue
 from headunit.resume import Plan, ResumeState
-from headunit.state import PlayerState, QueueItem, Status, Track, TrackInfo
-from headunit.tags import describe, title_from_name
+from headunit.state import PlayerState, QueueListing, Status, Track, TrackInfo
+from headunit.tags import describe
 
 log = logging.getLogger(__name__)
 mpv_log = logging.getLogger("headunit.mpv")
@@ -185,9 +185,13 @@ class Player(SnapshotTarget):
         if self._volume > config.volume_max:
             self._set_volume(float(config.volume_max))
         if config.audio_output != old.audio_output:
-            self._mpv["ao"] = mpv_options(config)["ao"]
-            self._mpv.command("ao-reload")
-            log.info("audio output: %s", config.audio_output)
+            try:
+                self._mpv["ao"] = mpv_options(config)["ao"]
+                self._mpv.command("ao-reload")
+            except (SystemError, RuntimeError) as exc:
+                log.warning("audio output %s refused by mpv: %s", config.audio_output, exc)
+            else:
+                log.info("audio output: %s", config.audio_output)
 
     def resume_snapshot(self) -> ResumeState:
         if self._held is not None and self._loaded is None:
@@ -243,20 +247,18 @@ class Player(SnapshotTarget):
         self._mpv["pause"] = False
         await self._load(plan.queue.position or 0, start=plan.position)
 
-    def queue(self) -> list[QueueItem]:
+    def queue(self) -> QueueListing:
+        uris = [entry.uri for entry in self._queue.in_order()]
+        infos, titles = self._infos, self._titles
+        known = {}
+        for pos, uri in enumerate(uris):
+            info = infos.get(uri)
+            if info is None and uri in titles:
+                info = TrackInfo(title=titles[uri])
+            if info is not None:
+                known[pos] = info
         current = self._queue.position if self._loaded is not None else None
-        infos = self._infos  # tags are read lazily: an entry not described yet has none
-        items = []
-        for entry in self._queue.in_order():
-            info = infos.get(entry.uri)
-            if info is None:
-                title = self._titles.get(entry.uri) or title_from_name(entry.uri)
-                items.append(QueueItem(entry.uri, title, (), None, False))
-            else:
-                items.append(QueueItem(entry.uri, info.title, info.artist, info.duration, False))
-        if current is not None:
-            items[current] = replace(items[current], current=True)
-        return items
+        return QueueListing(uris, current, known)
 
     # -- mpv thread -> loop ------------------------------------------------------------
 

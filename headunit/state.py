@@ -50,15 +50,14 @@ class Track(TrackInfo):
 
 
 @dataclass(frozen=True, slots=True)
-class QueueItem:
-    """One line of `headunit queue`: what is known without reading tags (they are read
-    lazily; an entry not described yet shows its file name and no artist or length)."""
+class QueueListing:
+    """The queue as `headunit queue` shows it, cheap at 20,000 entries: every entry's
+    URI in play order, and what is known of the entries described so far (tags are
+    read lazily; the others are shown by their file name)."""
 
-    uri: str
-    title: str
-    artist: tuple[str, ...]
-    duration: float | None
-    current: bool
+    uris: list[str]
+    current: int | None  # index into uris of the entry playing
+    known: dict[int, TrackInfo]  # index into uris -> what is known of that entry
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,28 +7,14 @@ Read before the file is loaded into mpv, so a skip can announce the new track at
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import PurePosixPath
-from urllib.parse import unquote, urlsplit
 
 import mutagen
 
-from headunit.media import VIDEO_EXTENSIONS, extension, is_stream
+from headunit.media import VIDEO_EXTENSIONS, extension, is_stream, title_from_name
 from headunit.model import MediaType
 from headunit.state import TrackInfo
 
 log = logging.getLogger(__name__)
-
-
-def title_from_name(uri: str) -> str:
-    """A readable title when there are no tags: the file name without its extension."""
-    if not uri.startswith("/") and is_stream(uri):  # a queued file's path is absolute
-        parts = urlsplit(uri)
-        name = unquote(PurePosixPath(parts.path).name)
-        return name or parts.netloc or uri
-    # os.path, not Path: `headunit queue` names 20,000 entries this way.
-    stem = os.path.splitext(os.path.basename(uri))[0]
-    return stem or uri
 
 
 def _number(values: list[str] | None) -> int | None:

@@ -160,7 +160,7 @@ def test_a_stick_mounted_after_boot_resumes_the_saved_track(start_daemon, tmp_pa
     assert info["position"] >= 12
 
 
-def test_sighup_rescans_changed_media_paths(start_daemon, tmp_path):
+def test_sighup_rescans_changed_media_paths_and_applies_audio_output(start_daemon, tmp_path):
     make_album(tmp_path / "a", ["A"], seconds=30)
     make_album(tmp_path / "b", ["B"], seconds=30)
     daemon = start_daemon([tmp_path / "a"])
@@ -169,10 +169,27 @@ def test_sighup_rescans_changed_media_paths(start_daemon, tmp_path):
     text = config.read_text().replace(
         f'"{tmp_path / "a"}"', f'"{tmp_path / "a"}", "{tmp_path / "b"}"'
     )
-    config.write_text(text)
+    config.write_text(text.replace('audio_output = "null"', 'audio_output = "alsa,null"'))
     daemon.signal(signal.SIGHUP)
     daemon.wait_log("configuration reloaded")
     wait_for(
         lambda: len(headunit("queue", "--json", env=daemon.env)) == 2, NOTICE, "b in the queue"
     )
+    assert "audio output: alsa,null" in daemon.log()
     assert playing(daemon.env, "A")
+
+
+def test_a_stick_pulled_mid_track_moves_on_to_media_still_there(
+    start_daemon, tmp_path, stick, mounts
+):
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    mounts.bind(stick, usb)
+    make_album(tmp_path / "home", ["Home"], seconds=30)
+    daemon = start_daemon([usb, tmp_path / "home"])
+    wait_for(lambda: playing(daemon.env, "One"), what="the stick playing")
+    mounts.pull(usb)
+    wait_for(lambda: playing(daemon.env, "Home"), NOTICE, "the next entry still there")
+    assert daemon.log().count("is gone; playing on with what is left") == 1
+    assert [e["title"] for e in headunit("queue", "--json", env=daemon.env)] == ["Home"]
+    assert "Traceback" not in daemon.log()

@@ -8,7 +8,7 @@ with full metadata, which no car client uses; this one answers when asked.
 # No `from __future__ import annotations`: dbus-fast reads `-> None` as "no reply
 # arguments" only when the annotation is the real None, not the string "None".
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from dbus_fast.annotations import DBusSignature, DBusUInt32
 from dbus_fast.service import ServiceInterface, dbus_method
@@ -18,10 +18,11 @@ from headunit.model import CommandName
 from headunit.mpris.player import run_command
 
 QUEUE_INTERFACE = "com.headunit.Queue"
-UNKNOWN_DURATION = -1.0  # D-Bus has no null: a length not known yet
+UNKNOWN = -1  # D-Bus has no null: no entry playing, a length not known yet
 
-# uri, title, artists, duration in seconds (or -1), current
-QueueEntries = Annotated[list[list[object]], DBusSignature("a(ssasdb)")]
+# (index of the entry playing, every entry's URL in play order,
+#  index -> (title, artists, length in seconds) for the entries described so far)
+QueueReply = Annotated[list[Any], DBusSignature("(iasa{u(sasd)})")]
 
 
 class QueueInterface(ServiceInterface):
@@ -30,17 +31,18 @@ class QueueInterface(ServiceInterface):
         self._controller = controller
 
     @dbus_method()
-    def List(self) -> QueueEntries:
-        return [
-            [
-                item.uri,
-                item.title,
-                list(item.artist),
-                UNKNOWN_DURATION if item.duration is None else item.duration,
-                item.current,
+    def List(self) -> QueueReply:
+        listing = self._controller.queue()
+        known = {
+            pos: [
+                info.title,
+                list(info.artist),
+                UNKNOWN if info.duration is None else info.duration,
             ]
-            for item in self._controller.queue()
-        ]
+            for pos, info in listing.known.items()
+        }
+        current = UNKNOWN if listing.current is None else listing.current
+        return [current, listing.uris, known]
 
     @dbus_method()
     async def Jump(self, position: DBusUInt32) -> None:
