@@ -60,6 +60,9 @@ class MediaWatch:
             asyncio.create_task(self._read_inotify(), name="hotplug-inotify"),
             asyncio.create_task(self._settle_loop(), name="hotplug-rescan"),
         ]
+        # One rescan now: a stick mounted between the daemon's first scan and this
+        # watch (at boot, a second apart) is not missed.
+        self._changed.set()
 
     async def follow(self, paths: tuple[str, ...]) -> None:
         """Watch a new `media.paths` (a reload changed it)."""
