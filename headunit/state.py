@@ -50,6 +50,15 @@ class Track(TrackInfo):
 
 
 @dataclass(frozen=True, slots=True)
+class QueueItem:
+    """An entry after the current one, as the phone's "Up next" list shows it."""
+
+    entry_id: int
+    title: str
+    artist: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PlayerState:
     status: Status = Status.STOPPED
     track: Track | None = None
@@ -66,6 +75,7 @@ class PlayerState:
     can_pause: bool = False
     can_control: bool = True
     queue_length: int = 0
+    up_next: tuple[QueueItem, ...] = ()  # the next few entries, for the phone
 
     def position_at(self, now: float | None = None) -> float:
         """Position extrapolated to `now`, clamped to 0..duration."""
