@@ -56,8 +56,12 @@ def _handler(file: Traversable, content_type: str) -> web.Handler:
     async def serve(request: web.Request) -> web.Response:
         # no-cache: the browser revalidates, so a new page reaches phones at once
         headers = {**SECURITY_HEADERS, "Cache-Control": "no-cache"}
-        return web.Response(body=body, content_type=content_type.split(";")[0],
-                            charset=_charset(content_type), headers=headers)
+        return web.Response(
+            body=body,
+            content_type=content_type.split(";")[0],
+            charset=_charset(content_type),
+            headers=headers,
+        )
 
     return serve
 

@@ -179,7 +179,7 @@
     $('album').textContent = latest.mediaAlbum || '';
     const toggle = $('toggle');
     toggle.setAttribute('aria-label', latest.isPlaying ? 'Pause' : 'Play');
-    toggle.textContent = latest.isPlaying ? '\u23F8\uFE0E' : '\u25B6\uFE0E';
+    toggle.classList.toggle('playing', latest.isPlaying);
     $('position').max = String(Math.round(duration()));
     $('duration').textContent = time(duration());
     showArt(latest.artId || null);
