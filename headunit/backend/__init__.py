@@ -34,6 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     token.add_argument("--config", metavar="PATH", help="config file (server.jwt_secret_file)")
     token.add_argument("--user", type=int, required=True, help="the userId claim")
     token.add_argument("--days", type=float, default=30.0, help="lifetime (0: never expires)")
+    token.add_argument(
+        "--qr", action="store_true", help="print the phone page's sign-in link and its QR code"
+    )
+    token.add_argument(
+        "--url", help="the page's address for --qr (default: http://server.host:server.port/)"
+    )
     token.set_defaults(func=run_token)
 
 
@@ -61,7 +67,19 @@ def run_token(args: argparse.Namespace) -> int:
     from headunit.backend.auth import mint
 
     lifetime = args.days * 86400 if args.days > 0 else None
-    print(mint(secret, args.user, lifetime))
+    token = mint(secret, args.user, lifetime)
+    if not args.qr:
+        print(token)
+        return 0
+    try:
+        from headunit.backend.phone_link import page_url, qr_text
+
+        base = args.url or f"http://{config.server.host}:{config.server.port}/"
+        link = page_url(base, token)
+        print(f"{qr_text(link)}\nOpen on the phone: {link}")
+    except ImportError:
+        print("headunit: --qr needs the backend extra (segno)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -14,7 +14,7 @@ from phone_helpers import PHONE, chromium, open_phone, screenshot
 from support import BackendProcess, DaemonProcess, embed_cover, free_port, make_album, playerctl
 
 pytest.importorskip("playwright", reason="the test extra (playwright) is not installed")
-from playwright.async_api import Browser, Page, expect  # noqa: E402
+from playwright.async_api import Browser, Page, expect
 
 WAIT = 15_000  # ms: Playwright's own waits, for the car, the backend and the browser
 
@@ -192,7 +192,8 @@ async def test_usable_on_a_phone(browser, rig, viewport):
     await page.evaluate("document.getElementById('title').textContent = 'A'.repeat(300)")
     assert await page.get_by_role("button", name="Next track").bounding_box() == before
     title_box = await title(page).bounding_box()
-    assert title_box is not None and title_box["x"] + title_box["width"] <= viewport["width"]
+    assert title_box is not None
+    assert title_box["x"] + title_box["width"] <= viewport["width"]
     # Dark by default.
     background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(16, 18, 20)"
