@@ -183,8 +183,9 @@ async def test_usable_on_a_phone(browser, rig, viewport):
     await screenshot(page, "phone-portrait" if viewport == PHONE else "phone-landscape")
     for name in ("Previous track", "Back 10 seconds", "Pause", "Forward 10 seconds", "Next track"):
         box = await page.get_by_role("button", name=name).bounding_box()
-        assert box is not None and box["width"] >= 48 and box["height"] >= 48, name
-        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], name
+        assert box is not None, name
+        assert min(box["width"], box["height"]) >= 48, f"{name} is too small to touch"
+        assert 0 <= box["x"] <= viewport["width"] - box["width"], f"{name} is off the screen"
         assert box["y"] + box["height"] <= viewport["height"], f"{name} is below the fold"
     # No horizontal scrolling, and the controls do not move when the title's length does.
     assert await page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
