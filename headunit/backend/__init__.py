@@ -13,6 +13,9 @@ from headunit import config as config_module
 from headunit import logs
 
 if TYPE_CHECKING:
+    import socketio
+
+    from headunit.backend.cache import UserCache
     from headunit.backend.server import Backend
 
 # The server (Socket.IO, aiohttp, PyJWT) is imported by the verbs that run it, not here:
@@ -83,15 +86,18 @@ def run_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _client_manager(redis_url: str) -> object | None:
+def _shared(redis_url: str) -> tuple[socketio.AsyncManager | None, UserCache | None]:
+    """The Socket.IO manager and the per-user cache, both shared through Redis when
+    `redis_url` is set, so every process behind one port answers alike."""
     if not redis_url:
-        return None
+        return None, None
     import socketio
 
     from headunit.backend.auth import AuthError
+    from headunit.backend.cache import RedisCache
 
     try:
-        return socketio.AsyncRedisManager(redis_url)
+        return socketio.AsyncRedisManager(redis_url), RedisCache(redis_url)
     except (ImportError, RuntimeError) as exc:
         raise AuthError(f"server.redis_url needs the redis extra ({exc})") from None
 
@@ -105,7 +111,8 @@ def run_backend(args: argparse.Namespace) -> int:
 
     server = config.server
     try:
-        backend = Backend(verifier_from(server), server.refusal, _client_manager(server.redis_url))
+        manager, cache = _shared(server.redis_url)
+        backend = Backend(verifier_from(server), server.refusal, manager, cache)
     except AuthError as exc:
         print(f"headunit: {exc}", file=sys.stderr)
         return config_module.EX_CONFIG

@@ -67,8 +67,8 @@ class RedisCache:
         await self._redis.set(f"headunit:{kind}:{user_id}", json.dumps(value))
 
     async def get_art(self, user_id: int, art_id: str) -> bytes | None:
-        data: bytes | None = await self._redis.get(f"headunit:art:{user_id}:{art_id}")
-        return data
+        data = await self._redis.get(f"headunit:art:{user_id}:{art_id}")
+        return data if isinstance(data, bytes) else None
 
     async def put_art(self, user_id: int, art_id: str, data: bytes) -> None:
         await self._redis.set(f"headunit:art:{user_id}:{art_id}", data, ex=ART_SECONDS)

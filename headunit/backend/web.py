@@ -8,6 +8,7 @@ by the browser and the service worker, API answers never are (see `server.py`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from importlib.resources.abc import Traversable
 
@@ -50,7 +51,9 @@ def add_routes(app: web.Application) -> None:
         app.router.add_get(f"/{name}", _handler(folder.joinpath(name), content_type))
 
 
-def _handler(file: Traversable, content_type: str) -> web.Handler:
+def _handler(
+    file: Traversable, content_type: str
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     body = file.read_bytes()  # a few small files: read once, served from memory
 
     async def serve(request: web.Request) -> web.Response:

@@ -198,3 +198,38 @@ async def test_usable_on_a_phone(browser, rig, viewport):
     # Dark by default.
     background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(16, 18, 20)"
+
+
+async def test_two_backend_processes_share_the_car_through_redis(
+    browser, tmp_path, start_daemon, redis_url
+):
+    """The car on one process, the phone on another: the state, the queue, the cover and
+    the commands cross through Redis."""
+    first, second = (
+        BackendProcess(tmp_path / name, free_port(), KEY, redis_url=redis_url)
+        for name in ("first", "second")
+    )
+    await first.start()
+    await second.start()
+    try:
+        music = tmp_path / "music"
+        embed_cover(make_album(music / "Album A", ["One", "Two", "Three"], seconds=60.0)[0])
+        token = sign({"userId": 7})
+        token_file = tmp_path / "token"
+        token_file.write_text(token)
+        token_file.chmod(0o600)
+        keys = {"url": first.url, "token_file": str(token_file), "device_name": "car"}
+        await asyncio.to_thread(start_daemon, [music], {"backend": keys})
+        page = await open_phone(browser, f"{second.url}/#token={token}")
+        await expect(page.get_by_role("status")).to_have_text("Car online", timeout=WAIT)
+        await expect(title(page)).to_have_text("One", timeout=WAIT)
+        await expect(page.get_by_role("img", name="Cover art")).to_be_visible(timeout=WAIT)
+        up_next = page.get_by_role("list", name="Up next")
+        await expect(up_next.get_by_role("button").first).to_have_accessible_name("Two")
+        await page.get_by_role("button", name="Next track").click()
+        await wait_mpris("title", "Two")
+        await expect(title(page)).to_have_text("Two", timeout=WAIT)
+    finally:
+        for process in (first, second):
+            if process.proc is not None and process.proc.poll() is None:
+                process.kill()
