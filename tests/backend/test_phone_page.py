@@ -233,3 +233,28 @@ async def test_two_backend_processes_share_the_car_through_redis(
         for process in (first, second):
             if process.proc is not None and process.proc.poll() is None:
                 process.kill()
+
+
+async def test_the_page_opens_without_the_backend_and_caches_nothing_private(browser, rig):
+    page = await signed_in(browser, rig)
+    await page.evaluate("navigator.serviceWorker.ready")
+    await expect(page.get_by_role("img", name="Cover art")).to_be_visible(timeout=WAIT)
+    rig.backend.kill()
+    await page.reload()
+    # The page came from the service worker's cache, and says the backend is away.
+    await expect(page.get_by_role("status")).to_contain_text("offline since", timeout=WAIT)
+    await expect(page.get_by_role("button", name="Next track")).to_be_visible()
+    cached = await page.evaluate(
+        """async () => {
+            const urls = [];
+            for (const key of await caches.keys()) {
+                for (const request of await (await caches.open(key)).keys()) urls.push(request.url);
+            }
+            return urls;
+        }"""
+    )
+    paths = sorted(url.removeprefix(rig.backend.url) for url in cached)
+    assert "/" in paths
+    assert "/app.js" in paths
+    assert not [path for path in paths if path.startswith(("/api/", "/socket.io/"))]
+    assert not [url for url in cached if rig.token in url]
