@@ -21,14 +21,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from dbus_fast import BusType, Message, MessageType
+from dbus_fast import BusType
 from dbus_fast.aio import MessageBus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,8 +40,8 @@ sys.path[:0] = [
 
 from phone_helpers import chromium, open_phone  # noqa: E402
 from playwright.async_api import Page  # noqa: E402
-from remote_latency import SECRET, USER, percentiles, start_daemon  # noqa: E402
-from support import DBusDaemon, make_album  # noqa: E402
+from remote_latency import SECRET, USER, bench_folder, percentiles, start_daemon  # noqa: E402
+from support import DBusDaemon  # noqa: E402
 
 from headunit.backend.auth import Verifier, mint  # noqa: E402
 from headunit.backend.phone_link import page_url  # noqa: E402
@@ -52,6 +51,8 @@ WARMUP = 5
 GAP = 0.02
 TARGET_P50_MS = 15.0
 PLAYER = "org.mpris.MediaPlayer2.Player"
+PROPERTIES = "org.freedesktop.DBus.Properties"
+NAME, MPRIS_PATH = "org.mpris.MediaPlayer2.headunit", "/org/mpris/MediaPlayer2"
 
 
 class Signals:
@@ -61,10 +62,9 @@ class Signals:
         self.seen: list[tuple[float, dict[str, Any]]] = []
         self.arrived = asyncio.Event()
 
-    def on_message(self, msg: Message) -> None:
-        signal = msg.message_type is MessageType.SIGNAL and msg.member == "PropertiesChanged"
-        if signal and msg.body[0] == PLAYER:
-            self.seen.append((time.perf_counter(), msg.body[1]))
+    def changed(self, interface: str, changed: dict[str, Any], _invalidated: list[str]) -> None:
+        if interface == PLAYER:
+            self.seen.append((time.perf_counter(), changed))
             self.arrived.set()
 
     def playing(self) -> bool:
@@ -147,20 +147,12 @@ async def rest_commands(url: str, signals: Signals, count: int) -> dict[str, lis
 
 
 async def watch(address: str) -> tuple[MessageBus, Signals]:
+    """Subscribe to the player's PropertiesChanged (dbus-fast adds the match rule)."""
     bus = await MessageBus(bus_address=address, bus_type=BusType.SESSION).connect()
+    introspection = await bus.introspect(NAME, MPRIS_PATH)
+    proxy = bus.get_proxy_object(NAME, MPRIS_PATH, introspection)
     signals = Signals()
-    bus.add_message_handler(signals.on_message)
-    rule = "type='signal',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'"
-    await bus.call(
-        Message(
-            destination="org.freedesktop.DBus",
-            path="/org/freedesktop/DBus",
-            interface="org.freedesktop.DBus",
-            member="AddMatch",
-            signature="s",
-            body=[rule],
-        )
-    )
+    proxy.get_interface(PROPERTIES).on_properties_changed(signals.changed)
     return bus, signals
 
 
@@ -177,25 +169,23 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--taps", type=int, default=100, help="taps of each button")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="phone-latency-") as name:
-        tmp = Path(name)
-        tracks = 2 * (args.taps + WARMUP) + 2  # every `next` lands on a new track
-        await asyncio.to_thread(
-            make_album, tmp / "music" / "Bench", [f"Track {n}" for n in range(tracks)], 40.0
-        )
+    tracks = 2 * (args.taps + WARMUP) + 2  # every `next` lands on a new track
+    async with bench_folder("phone-latency-", tracks) as tmp:
         dbus = DBusDaemon(tmp / "bus")
         running = await serve(Backend(Verifier(SECRET, "HS256")))
         proc = await asyncio.to_thread(start_daemon, tmp, running.url, dbus.address, 5.0)
-        bus, signals = await watch(dbus.address)
+        bus: MessageBus | None = None
         try:
             async with chromium() as browser:
                 page = await open_phone(browser, page_url(running.url, mint(SECRET, USER)))
                 await page.get_by_text("Car online").wait_for(timeout=30_000)
                 await page.get_by_role("button", name="Pause").wait_for(timeout=30_000)
+                bus, signals = await watch(dbus.address)
                 taps = await phone_taps(page, signals, args.taps)
             rest = await rest_commands(running.url, signals, args.taps)
         finally:
-            bus.disconnect()
+            if bus is not None:
+                bus.disconnect()
             proc.terminate()
             await asyncio.to_thread(proc.wait, 10)
             await running.stop()
