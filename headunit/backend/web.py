@@ -14,11 +14,11 @@ from importlib.resources.abc import Traversable
 
 from aiohttp import web
 
-# connect-src 'self' covers ws(s) to the same host in current browsers; the explicit
-# schemes keep older WebViews working.
+# connect-src 'self' covers the websocket to the same host (CSP level 3: every current
+# browser), so the page can talk to its own backend and nowhere else.
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
-    "connect-src 'self' ws: wss:; manifest-src 'self'; worker-src 'self'; "
+    "connect-src 'self'; manifest-src 'self'; worker-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 FILES = {

@@ -111,7 +111,7 @@
   function refresh() {
     if (!token || !socket || document.visibilityState !== 'visible') return;
     if (!socket.connected) {
-      socket.connect();
+      if (!socket.active) socket.connect(); // else it is already retrying
       return;
     }
     fetch('/api/carplay/now-playing', {
