@@ -94,7 +94,9 @@ async def test_a_bad_token_says_so_and_a_pasted_one_signs_in(browser, rig):
     expired = sign({"userId": 7, "exp": 1_000_000})
     page = await open_phone(browser, f"{rig.backend.url}/#token={expired}")
     await expect(page.get_by_role("alert")).to_contain_text("expired")
-    await page.get_by_label("Token").fill(sign({"userId": 7}, key="not-the-backend-key"))
+    await page.get_by_label("Token").fill(
+        sign({"userId": 7}, key="not-the-backend-key-but-32-bytes-long")
+    )
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("alert")).to_contain_text("refused", timeout=WAIT)
     await page.get_by_label("Token").fill(rig.token)
