@@ -33,6 +33,7 @@ ART_ID = "artId"
 MAX_ENTRIES = 50  # Up next: what fits a phone screen, several times over
 MAX_ITEMS = 500  # folders and playlists
 MAX_TEXT = 300
+MAX_ART_BYTES = 4 * 1024 * 1024  # a cover picture, as uploaded for `artId`
 _ITEM_ID = re.compile(r"[0-9a-f]{1,64}")
 ART_ID_PATTERN = re.compile(r"[0-9a-f]{64}")
 LibraryKind = Literal["folder", "playlist"]

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from aiohttp import web
 
 from headunit.artwork import image_suffix
-from headunit.backend.cache import MAX_ART_BYTES, UserCache
-from headunit.extension import ART_ID_PATTERN
+from headunit.backend.cache import UserCache
+from headunit.extension import ART_ID_PATTERN, MAX_ART_BYTES
 
 CONTENT_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
                  ".webp": "image/webp"}  # fmt: skip

@@ -14,7 +14,6 @@ from typing import Any, Protocol
 
 ART_LIMIT = 256  # pictures kept in memory (one process), least recently used dropped
 ART_SECONDS = 7 * 86400  # how long Redis keeps a picture nobody uploads again
-MAX_ART_BYTES = 4 * 1024 * 1024
 
 
 class UserCache(Protocol):
@@ -72,6 +71,3 @@ class RedisCache:
 
     async def put_art(self, user_id: int, art_id: str, data: bytes) -> None:
         await self._redis.set(f"headunit:art:{user_id}:{art_id}", data, ex=ART_SECONDS)
-
-    async def close(self) -> None:
-        await self._redis.aclose()

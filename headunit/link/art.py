@@ -17,6 +17,7 @@ import aiohttp
 
 from headunit.artwork import image_suffix
 from headunit.controller import Controller
+from headunit.extension import MAX_ART_BYTES
 from headunit.link.background import Background
 from headunit.link.supervisor import Supervisor
 from headunit.media import to_local_path
@@ -24,7 +25,6 @@ from headunit.state import PlayerState
 
 log = logging.getLogger(__name__)
 
-MAX_BYTES = 4 * 1024 * 1024  # the reference backend's limit
 _TIMEOUT = aiohttp.ClientTimeout(total=15)
 
 
@@ -34,10 +34,10 @@ def _read(art_url: str) -> bytes | None:
         return None
     try:
         with path.open("rb") as f:
-            data = f.read(MAX_BYTES + 1)
+            data = f.read(MAX_ART_BYTES + 1)
     except OSError:
         return None
-    return data if len(data) <= MAX_BYTES and image_suffix(data) else None
+    return data if len(data) <= MAX_ART_BYTES and image_suffix(data) else None
 
 
 class ArtUploader(Background):
