@@ -260,3 +260,16 @@ async def test_the_page_opens_without_the_backend_and_caches_nothing_private(bro
     assert "/app.js" in paths
     assert not [path for path in paths if path.startswith(("/api/", "/socket.io/"))]
     assert not [url for url in cached if rig.token in url]
+
+
+async def test_back_from_a_network_change_the_page_shows_the_car_as_it_is(browser, rig):
+    page = await signed_in(browser, rig)
+    await page.context.set_offline(True)
+    # The page's socket is down: the skip cannot reach it that way.
+    await expect(page.get_by_role("status")).to_contain_text("offline since", timeout=WAIT)
+    await playerctl("next")
+    await wait_mpris("title", "Two")
+    await page.context.set_offline(False)
+    await page.evaluate("window.dispatchEvent(new Event('online'))")
+    await expect(page.get_by_role("status")).to_have_text("Car online", timeout=WAIT)
+    await expect(title(page)).to_have_text("Two", timeout=WAIT)
