@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -178,16 +179,23 @@ async def skip_phase(bench: Bench, skips: int = SKIPS) -> list[int]:
     return counts
 
 
+@contextlib.asynccontextmanager
+async def bench_folder(prefix: str, tracks: int) -> AsyncIterator[Path]:
+    """A temporary folder with `tracks` generated 40 s tracks in music/Bench, what
+    `start_daemon` plays."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as name:
+        tmp = Path(name)
+        titles = [f"Track {n}" for n in range(tracks)]
+        await asyncio.to_thread(make_album, tmp / "music" / "Bench", titles, 40.0)
+        yield tmp
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=60, help="rounds of next/pause/play/seek")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="remote-latency-") as name:
-        tmp = Path(name)
-        tracks = max(args.rounds + 5, SKIPS) + 2  # every `next` lands on a new track
-        await asyncio.to_thread(
-            make_album, tmp / "music" / "Bench", [f"Track {n}" for n in range(tracks)], 40.0
-        )
+    tracks = max(args.rounds + 5, SKIPS) + 2  # every `next` lands on a new track
+    async with bench_folder("remote-latency-", tracks) as tmp:
         dbus = DBusDaemon(tmp / "bus")
         try:
             samples = await run_daemon_phase(

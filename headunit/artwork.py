@@ -62,7 +62,7 @@ def _embedded(path: Path, cache_dir: Path) -> Path | None:
         return None
     pictures = sorted(_pictures(audio), key=lambda p: p[0] != FRONT_COVER)
     for _, data in pictures:
-        if (suffix := _suffix(data)) and len(data) <= MAX_PICTURE_BYTES:
+        if (suffix := image_suffix(data)) and len(data) <= MAX_PICTURE_BYTES:
             return _cache(data, suffix, cache_dir)
     return None
 
@@ -94,7 +94,8 @@ def _vorbis_values(tags: Any, key: str) -> list[str]:
     return [v for v in values if isinstance(v, str)]
 
 
-def _suffix(data: bytes) -> str | None:
+def image_suffix(data: bytes) -> str | None:
+    """The file suffix of a picture, sniffed from its first bytes; None if not one."""
     for magic, suffix in MAGIC:
         if data.startswith(magic):
             return suffix

@@ -64,7 +64,7 @@ class SnapshotTarget:
 
     def queue(self) -> QueueListing:
         """Only the local player has a queue of its own (a mirrored phone keeps its own)."""
-        return QueueListing([], None, {})
+        return QueueListing([], [], None, {})
 
     def bind(
         self,

@@ -144,7 +144,9 @@ While it plays, from another terminal:
   playerctl -p headunit metadata   # any MPRIS client works (steering-wheel keys, Bluetooth)
 {phone}Ctrl-C stops it.
 """
-PHONE = """A reference backend runs on {url}; skip the track as the driver's phone would:
+PHONE = """A reference backend runs on {url}; open the phone page in a browser:
+  {page}
+or skip the track as the driver's phone would:
   {curl}
 """
 
@@ -193,7 +195,11 @@ async def _play(work: Path, ao: str, hints: dict[str, Any], with_backend: bool) 
         from headunit.backend.local import start_local
 
         backend = await start_local(work / "backend")
-    phone = PHONE.format(url=backend.url, curl=backend.curl("next")) if backend else ""
+    phone = (
+        PHONE.format(url=backend.url, page=backend.page_url(), curl=backend.curl("next"))
+        if backend
+        else ""
+    )
     print(HINTS.format(**hints, phone=phone), flush=True)
     config = demo_config(work / "music", work / "state", ao, backend)
     skipped = _SkipCounter()

@@ -31,7 +31,7 @@ class CommandName(StrEnum):
     SHUFFLE = "shuffle"  # bool
     LOOP = "loop"  # LoopMode value
     OPEN = "open"  # URI or path
-    JUMP = "jump"  # a queue position, 1-based, in play order
+    JUMP = "jump"  # a queue entry, by its entry_id (the phone's "Up next")
 
 
 WIRE_COMMANDS = frozenset(
@@ -107,6 +107,9 @@ def _check_value(name: CommandName, value: object) -> None:
     elif name is CommandName.LOOP:
         if value not in tuple(LoopMode):
             raise CommandError(f"loop needs one of none, track, playlist, got {_short(value)}")
+    elif name is CommandName.JUMP:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise CommandError(f"jump needs a queue entry id, got {_short(value)}")
     elif name is CommandName.OPEN:
         uri = value.uri if isinstance(value, MediaRef) else value
         if not isinstance(uri, str) or not uri:

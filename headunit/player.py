@@ -33,8 +33,8 @@ from headunit.media import OPEN_BOUNDS, SUPPORTED_URI_SCHEMES, expand, is_stream
 from headunit.model import Command, CommandError, CommandName, LoopMode, MediaRef
 from headunit.playqueue import Entry, Queue
 from headunit.resume import Plan, ResumeState
-from headunit.state import PlayerState, QueueListing, Status, Track, TrackInfo
-from headunit.tags import describe
+from headunit.state import PlayerState, QueueItem, QueueListing, Status, Track, TrackInfo
+from headunit.tags import describe, title_from_name
 
 log = logging.getLogger(__name__)
 mpv_log = logging.getLogger("headunit.mpv")
@@ -42,6 +42,7 @@ mpv_log = logging.getLogger("headunit.mpv")
 # mpv's "auto" would fail on a car with no sound server yet, or a server with no card:
 # try the usual outputs, then play silently rather than not at all.
 _AUTO_AO = "pulse,alsa,null"
+UP_NEXT = 10  # entries listed after the current one
 _EVENTS = frozenset(
     {
         mpv.MpvEventID.START_FILE,
@@ -248,7 +249,8 @@ class Player(SnapshotTarget):
         await self._load(plan.queue.position or 0, start=plan.position)
 
     def queue(self) -> QueueListing:
-        uris = [entry.uri for entry in self._queue.in_order()]
+        entries = self._queue.in_order()
+        uris = [entry.uri for entry in entries]
         infos, titles = self._infos, self._titles
         known = {}
         for pos, uri in enumerate(uris):
@@ -258,7 +260,7 @@ class Player(SnapshotTarget):
             if info is not None:
                 known[pos] = info
         current = self._queue.position if self._loaded is not None else None
-        return QueueListing(uris, current, known)
+        return QueueListing(uris, [entry.id for entry in entries], current, known)
 
     # -- mpv thread -> loop ------------------------------------------------------------
 
@@ -392,8 +394,20 @@ class Player(SnapshotTarget):
                 can_play=has_entry,
                 can_pause=has_entry,
                 queue_length=len(queue),
+                up_next=self._up_next(),
             )
         )
+
+    def _up_next(self) -> tuple[QueueItem, ...]:
+        """The next entries as far as their tags are read (else named by their file)."""
+        items = []
+        for entry in self._queue.upcoming(UP_NEXT):
+            info = self._infos.get(entry.uri)
+            if info is None:
+                items.append(QueueItem(entry.id, title_from_name(entry.uri)))
+            else:
+                items.append(QueueItem(entry.id, info.title, ", ".join(info.artist) or None))
+        return tuple(items)
 
     def _track_for(self, entry: Entry, info: TrackInfo) -> Track:
         ref = self._refs.get(entry.uri)
@@ -413,11 +427,15 @@ class Player(SnapshotTarget):
         return replace(info, art_url=find_art(uri, self._art_dir)) if not is_stream(uri) else info
 
     async def _prefetch_neighbours(self) -> None:
-        """Read the tags of the tracks a skip would go to, so the skip announces at once."""
+        """Read the tags of the tracks a skip would go to, so the skip announces at once,
+        then those of the rest of "Up next", so the phone shows their titles."""
         for direction in (1, -1):
             pos = self._queue.neighbour(direction, self._state.loop)
             if pos is not None:
                 await self._info(self._queue.entry_at(pos).uri)
+        for entry in self._queue.upcoming(UP_NEXT):
+            await self._info(entry.uri)
+        self._publish()
 
     # -- loading -----------------------------------------------------------------------
 
@@ -572,14 +590,14 @@ class Player(SnapshotTarget):
         await self._load(pos)
 
     async def _jump(self, command: Command) -> None:
-        position = command.value
-        assert isinstance(position, int)  # Command checked it: a whole number >= 1
-        if position > len(self._queue):
-            raise CommandError(f"the queue has {len(self._queue)} entries, not {position}")
+        entry_id = command.value
+        pos = self._queue.find(entry_id) if isinstance(entry_id, int) else None
+        if pos is None:
+            raise CommandError(f"no queue entry {command.value}")
         assert self._mpv is not None
-        self._failures = 0
         self._mpv["pause"] = False
-        await self._load(position - 1)
+        self._direction, self._failures = 1, 0
+        await self._load(pos)
 
     _handlers: dict[CommandName, Callable[[Player, Command], Any]] = {
         CommandName.PLAY: _play,

@@ -167,3 +167,15 @@ class Queue:
             else:
                 groups.setdefault(anchor, []).append(Entry(next(_ids), uri))
         return groups
+
+    def upcoming(self, count: int) -> list[Entry]:
+        """Up to `count` entries after the current one, in play order (no wrap-around)."""
+        start = 0 if self._pos is None else self._pos + 1
+        return [self.entry_at(pos) for pos in range(start, min(start + count, len(self._order)))]
+
+    def find(self, entry_id: int) -> int | None:
+        """The play-order position of the entry with `entry_id`, or None."""
+        for pos, index in enumerate(self._order):
+            if self._entries[index].id == entry_id:
+                return pos
+        return None

@@ -56,8 +56,18 @@ class QueueListing:
     read lazily; the others are shown by their file name)."""
 
     uris: list[str]
+    ids: list[int]  # each entry's id, as a jump names it
     current: int | None  # index into uris of the entry playing
     known: dict[int, TrackInfo]  # index into uris -> what is known of that entry
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """An entry after the current one, as the phone's "Up next" list shows it."""
+
+    entry_id: int
+    title: str
+    artist: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +87,7 @@ class PlayerState:
     can_pause: bool = False
     can_control: bool = True
     queue_length: int = 0
+    up_next: tuple[QueueItem, ...] = ()  # the next few entries, for the phone
 
     def position_at(self, now: float | None = None) -> float:
         """Position extrapolated to `now`, clamped to 0..duration."""

@@ -9,6 +9,7 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -241,3 +242,51 @@ def embed_cover(flac: Path) -> Path:
     audio.add_picture(picture)
     audio.save()
     return flac
+
+
+BACKEND_MAIN = (
+    "import argparse, sys; from headunit.backend import run_backend; "
+    "sys.exit(run_backend(argparse.Namespace(config=sys.argv[1], host=None, port=None)))"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class BackendProcess:
+    """`headunit backend` in a process of its own, so it can really be killed; `server`
+    adds [server] keys (redis_url...). Its files go in `folder`, one folder per process."""
+
+    def __init__(self, folder: Path, port: int, secret: str, **server: Any) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        secret_file = folder / "secret"
+        secret_file.write_text(secret)
+        self.config = write_config(
+            folder / "backend.toml",
+            {
+                "server": {"port": port, "jwt_secret_file": secret_file, **server},
+                "log": {"level": "warning"},
+            },
+        )
+        self.log = folder / "backend.log"
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        starts = self.log.read_text().count("listening on") if self.log.exists() else 0
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", BACKEND_MAIN, str(self.config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        await async_wait_for(lambda: self.log.read_text().count("listening on") > starts)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()

@@ -251,3 +251,23 @@ async def test_a_seek_right_after_quick_skips_lands_in_the_new_track(
         assert title(rig) == "Three"
         assert rig.recorder.seeks[-1].position == pytest.approx(1.5, abs=0.25)
         await rig.player.close()
+
+
+async def test_up_next_lists_the_following_entries_and_jump_plays_one(
+    make_rig, album: list[Path]
+) -> None:
+    rig = await make_rig(album)
+    await playing(rig, "One")
+
+    def titles() -> list[str]:
+        return [item.title for item in rig.controller.state.up_next]
+
+    await async_wait_for(lambda: titles() == ["Two", "Three", "Four"], what="Up next")
+    assert rig.controller.state.up_next[0].artist == "Test Artist"
+    four = rig.controller.state.up_next[2].entry_id
+    await run(rig, CommandName.JUMP, four)
+    await playing(rig, "Four")
+    assert titles() == []
+    with pytest.raises(CommandError, match="no queue entry 999999"):
+        await run(rig, CommandName.JUMP, 999999)
+    assert title(rig) == "Four"

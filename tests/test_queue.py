@@ -26,14 +26,15 @@ def headunit(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
 def test_queue_lists_titles_and_marks_the_entry_playing_and_jump_plays_entry_n(
     start_daemon, tmp_path: Path
 ) -> None:
-    album = make_album(tmp_path / "music", ["One", "Two", "Three"], seconds=30)
+    titles = ["One", "Two", "Three", *(f"Song {n}" for n in range(4, 13))]
+    album = make_album(tmp_path / "music", titles, seconds=30)
     daemon = start_daemon([album[0].parent])
-    # Tags are read lazily: the next entry is described ahead, the last one not yet
-    # (it shows its file name).
+    # Tags are read lazily: the entry playing and the ten of "Up next" are described,
+    # the twelfth not yet (it shows its file name).
     expected = [
-        "> 1  One - Test Artist  0:30",
-        "  2  Two - Test Artist  0:30",
-        "  3  3 Three  --:--",
+        ">  1  One - Test Artist  0:30",
+        *(f"  {n:>2}  {title} - Test Artist  0:30" for n, title in enumerate(titles[1:11], 2)),
+        "  12  12 Song 12  --:--",
     ]
     wait_for(lambda: headunit("queue", env=daemon.env).stdout.splitlines() == expected)
     assert headunit("jump", "3", env=daemon.env).returncode == 0
@@ -51,7 +52,7 @@ def test_queue_lists_titles_and_marks_the_entry_playing_and_jump_plays_entry_n(
         "current": True,
         "url": str(album[2]),
     }
-    assert [e["current"] for e in entries] == [False, False, True]
+    assert [e["current"] for e in entries[:4]] == [False, False, True, False]
 
 
 def test_a_jump_past_the_end_is_refused_and_playing_goes_on(start_daemon, tmp_path: Path) -> None:

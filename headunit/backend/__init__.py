@@ -13,6 +13,9 @@ from headunit import config as config_module
 from headunit import logs
 
 if TYPE_CHECKING:
+    import socketio
+
+    from headunit.backend.cache import UserCache
     from headunit.backend.server import Backend
 
 # The server (Socket.IO, aiohttp, PyJWT) is imported by the verbs that run it, not here:
@@ -34,6 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     token.add_argument("--config", metavar="PATH", help="config file (server.jwt_secret_file)")
     token.add_argument("--user", type=int, required=True, help="the userId claim")
     token.add_argument("--days", type=float, default=30.0, help="lifetime (0: never expires)")
+    token.add_argument(
+        "--qr", action="store_true", help="print the phone page's sign-in link and its QR code"
+    )
+    token.add_argument(
+        "--url", help="the page's address for --qr (default: http://server.host:server.port/)"
+    )
     token.set_defaults(func=run_token)
 
 
@@ -61,19 +70,34 @@ def run_token(args: argparse.Namespace) -> int:
     from headunit.backend.auth import mint
 
     lifetime = args.days * 86400 if args.days > 0 else None
-    print(mint(secret, args.user, lifetime))
+    token = mint(secret, args.user, lifetime)
+    if not args.qr:
+        print(token)
+        return 0
+    try:
+        from headunit.backend.phone_link import page_url, qr_text
+
+        base = args.url or f"http://{config.server.host}:{config.server.port}/"
+        link = page_url(base, token)
+        print(f"{qr_text(link)}\nOpen on the phone: {link}")
+    except ImportError:
+        print("headunit: --qr needs the backend extra (segno)", file=sys.stderr)
+        return 1
     return 0
 
 
-def _client_manager(redis_url: str) -> object | None:
+def _shared(redis_url: str) -> tuple[socketio.AsyncManager | None, UserCache | None]:
+    """The Socket.IO manager and the per-user cache, both shared through Redis when
+    `redis_url` is set, so every process behind one port answers alike."""
     if not redis_url:
-        return None
+        return None, None
     import socketio
 
     from headunit.backend.auth import AuthError
+    from headunit.backend.cache import RedisCache
 
     try:
-        return socketio.AsyncRedisManager(redis_url)
+        return socketio.AsyncRedisManager(redis_url), RedisCache(redis_url)
     except (ImportError, RuntimeError) as exc:
         raise AuthError(f"server.redis_url needs the redis extra ({exc})") from None
 
@@ -87,7 +111,8 @@ def run_backend(args: argparse.Namespace) -> int:
 
     server = config.server
     try:
-        backend = Backend(verifier_from(server), server.refusal, _client_manager(server.redis_url))
+        manager, cache = _shared(server.redis_url)
+        backend = Backend(verifier_from(server), server.refusal, manager, cache)
     except AuthError as exc:
         print(f"headunit: {exc}", file=sys.stderr)
         return config_module.EX_CONFIG

@@ -70,3 +70,11 @@ def mint(secret: str, user_id: int, lifetime: float | None = 30 * 86400.0) -> st
     if lifetime is not None:
         claims["exp"] = int(time.time() + lifetime)
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def bearer_user(verifier: Verifier, header: str) -> int:
+    """The user of an `Authorization: Bearer <jwt>` header value; AuthError if none."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        raise AuthError("Authentication error: no bearer token")
+    return verifier.user_id(token.strip())

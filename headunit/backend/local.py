@@ -1,7 +1,8 @@
 """A throw-away reference backend on loopback, for `headunit demo` and first tries.
 
-A fresh random secret, a token for one user in a 0600 file, and a `curl` line that
-reads the token from that file (so the token itself is never printed).
+A fresh random secret, a token for one user in a 0600 file, a `curl` line that reads
+the token from that file, and the phone page's sign-in link (a loopback token for one
+day, printed for the person trying it).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from headunit.backend.auth import Verifier, mint
+from headunit.backend.phone_link import page_url
 from headunit.backend.server import Backend, Running, serve
 
 
@@ -33,6 +35,10 @@ class LocalBackend:
             f"curl -s -X POST -H {auth} -H 'Content-Type: application/json' "
             f"-d {body} {self.url}/api/carplay/control"
         )
+
+    def page_url(self) -> str:
+        """The phone page, signed in through the URL fragment."""
+        return page_url(self.url, self.token_file.read_text().strip())
 
     async def stop(self) -> None:
         await self.running.stop()

@@ -7,6 +7,11 @@ it works against the Node backend too:
 - `carplay_command` from a socket -> the user's other sockets.
 - `POST /api/carplay/control` -> every socket of the user; `GET /api/carplay/now-playing`.
 - `ping` -> `pong`; anything invalid -> an `error` event, and the socket stays.
+
+Beside it, headunit's own extension (headunit/extension.py) for the phone page served at
+`/` (web.py): the car's queue and library cached and relayed, a selection relayed to the
+car, the car's presence, and cover art (art.py). The per-user memory is a `UserCache`,
+shared through Redis when the processes share rooms through it.
 """
 
 from __future__ import annotations
@@ -23,13 +28,24 @@ import engineio.json
 import socketio
 from aiohttp import web
 
-from headunit.backend.auth import AuthError, Verifier
+from headunit import extension
+from headunit.backend import web as page
+from headunit.backend.art import ArtRoutes
+from headunit.backend.auth import AuthError, Verifier, bearer_user
+from headunit.backend.cache import MemoryCache, UserCache
 from headunit.model import CommandError, parse_command, parse_playback_state
 
 log = logging.getLogger(__name__)
 
 REFUSALS = ("connect_error", "error_event")
 _ERROR_EVENT_DELAY = 0.05  # let the CONNECT packet go out before the `error` event
+NO_STORE = {"Cache-Control": "private, no-store"}  # a user's answers, for nobody else
+STATE = "state"  # the UserCache kinds
+# What the car publishes through the extension: the cache kind and the relayed event.
+_CAR_UPDATES = {
+    extension.QUEUE_UPDATE: (extension.QUEUE, extension.parse_queue),
+    extension.LIBRARY_UPDATE: (extension.LIBRARY, extension.parse_library),
+}
 
 
 def _room(user_id: int) -> str:
@@ -42,13 +58,16 @@ class Backend:
         verifier: Verifier,
         refusal: str = "connect_error",
         client_manager: socketio.AsyncManager | None = None,
+        cache: UserCache | None = None,
     ) -> None:
         if refusal not in REFUSALS:
             raise ValueError(f"refusal must be one of {REFUSALS}")
         self._verifier = verifier
         self._refusal = refusal
         self._users: dict[str, int] = {}  # sid -> userId, for this process's sockets
-        self._cache: dict[int, dict[str, Any]] = {}
+        self._cache: UserCache = cache if cache is not None else MemoryCache()
+        self._seen: dict[int, dict[str, Any]] = {}  # the last state this process received
+        self._cars: dict[str, int] = {}  # sid -> userId, of this process's car sockets
         self._tasks: set[asyncio.Task[None]] = set()
         self._expiry: dict[str, asyncio.TimerHandle] = {}  # sid -> its token's end
         self.refused = 0  # sockets refused since start (a tight-looping client shows here)
@@ -63,11 +82,17 @@ class Backend:
         self.sio.attach(self.app)
         self.app.router.add_post("/api/carplay/control", self._rest_control)
         self.app.router.add_get("/api/carplay/now-playing", self._rest_now_playing)
+        ArtRoutes(self._cache, self._rest_user).add_to(self.app)
+        page.add_routes(self.app)
         for event in ("connect", "disconnect", "playback_state_update", "carplay_command", "ping"):
             self.sio.on(event, getattr(self, f"_on_{event}"))
+        for event, (kind, parse) in _CAR_UPDATES.items():
+            self.sio.on(event, self._car_update(kind, parse))
+        self.sio.on(extension.SELECT, self._on_select)
 
     def cached(self, user_id: int) -> dict[str, Any] | None:
-        return self._cache.get(user_id)
+        """The user's last state as this process received it (shared ones: `_cache`)."""
+        return self._seen.get(user_id)
 
     async def disconnect_user(self, user_id: int) -> None:
         """Hang up every socket of `user_id` on this process (revocation, maintenance)."""
@@ -93,10 +118,20 @@ class Backend:
                 delay, lambda: self._spawn(self._expire(sid))
             )
         await self.sio.enter_room(sid, _room(user_id))
-        cached = self._cache.get(user_id)
-        if cached is not None:
-            self._spawn(self.sio.emit("playback_state", cached, to=sid))
+        self._spawn(self._send_cached(sid, user_id))
         return True
+
+    async def _send_cached(self, sid: str, user_id: int) -> None:
+        """What a new socket needs to show the car at once: state, queue, library, presence."""
+        for kind, event in (
+            (STATE, "playback_state"),
+            (extension.QUEUE, extension.QUEUE),
+            (extension.LIBRARY, extension.LIBRARY),
+            (extension.CAR, extension.CAR),
+        ):
+            value = await self._cache.get(kind, user_id)
+            if value is not None:
+                await self.sio.emit(event, value, to=sid)
 
     async def _refuse(self, sid: str, message: str) -> None:
         """The seed's other refusal style: accept, emit `error`, hang up."""
@@ -114,6 +149,16 @@ class Backend:
         expiry = self._expiry.pop(sid, None)
         if expiry is not None:
             expiry.cancel()
+        car_user = self._cars.pop(sid, None)
+        if car_user is not None and car_user not in self._cars.values():
+            await self._presence(car_user, online=False)
+
+    async def _presence(self, user_id: int, online: bool) -> None:
+        """Tell the user's sockets (and later ones, through the cache) whether the car is
+        reachable; a car is a socket that publishes its state."""
+        presence = {"online": online, "since": int(time.time() * 1000)}
+        await self._cache.put(extension.CAR, user_id, presence)
+        await self.sio.emit(extension.CAR, presence, room=_room(user_id))
 
     async def _validated(
         self, sid: str, data: Any, parse: Callable[[Any], Any], what: str
@@ -135,8 +180,31 @@ class Backend:
         user_id, state = valid
         # The socket's user, never the one the payload claims.
         wire = dataclasses.replace(state, userId=user_id).to_wire()
-        self._cache[user_id] = wire
+        self._seen[user_id] = wire
+        await self._cache.put(STATE, user_id, wire)
+        if sid not in self._cars:
+            self._cars[sid] = user_id
+            await self._presence(user_id, online=True)
         await self.sio.emit("playback_state", wire, room=_room(user_id), skip_sid=sid)
+
+    def _car_update(
+        self, kind: str, parse: Callable[[Any], dict[str, Any]]
+    ) -> Callable[[str, Any], Any]:
+        async def handle(sid: str, data: Any = None) -> None:
+            valid = await self._validated(sid, data, parse, kind.removeprefix("headunit_"))
+            if valid is None:
+                return
+            user_id, payload = valid
+            await self._cache.put(kind, user_id, payload)
+            await self.sio.emit(kind, payload, room=_room(user_id), skip_sid=sid)
+
+        return handle
+
+    async def _on_select(self, sid: str, data: Any = None) -> None:
+        valid = await self._validated(sid, data, extension.parse_select, "selection")
+        if valid is not None:
+            user_id, selection = valid
+            await self.sio.emit(extension.SELECT, selection, room=_room(user_id), skip_sid=sid)
 
     async def _on_carplay_command(self, sid: str, data: Any = None) -> None:
         valid = await self._validated(sid, data, parse_command, "command")
@@ -155,15 +223,8 @@ class Backend:
 
     # -- REST ---------------------------------------------------------------------------
     def _rest_user(self, request: web.Request) -> int:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer":
-            raise web.HTTPUnauthorized(
-                text=json.dumps({"error": "Authentication error: no bearer token"}),
-                content_type="application/json",
-            )
         try:
-            return self._verifier.user_id(token.strip())
+            return bearer_user(self._verifier, request.headers.get("Authorization", ""))
         except AuthError as exc:
             raise web.HTTPUnauthorized(
                 text=json.dumps({"error": str(exc)}), content_type="application/json"
@@ -181,11 +242,11 @@ class Backend:
         except CommandError as exc:
             return web.json_response({"error": str(exc)}, status=400)
         await self.sio.emit("carplay_command", command.to_wire(), room=_room(user_id))
-        return web.json_response({"success": True, "command": command.to_wire()})
+        return web.json_response({"success": True, "command": command.to_wire()}, headers=NO_STORE)
 
     async def _rest_now_playing(self, request: web.Request) -> web.Response:
         user_id = self._rest_user(request)
-        return web.json_response(self._cache.get(user_id))
+        return web.json_response(await self._cache.get(STATE, user_id), headers=NO_STORE)
 
 
 class Running:

@@ -2,7 +2,8 @@
 
 `create(context)` builds the daemon's component (None when `backend.url` is empty).
 Player role: the car's state goes out (`Publisher`), commands come in (`CommandReceiver`),
-and optionally the car continues what another client starts (`Follower`). Remote role:
+the phone page's Up next, library and cover art go out (`Browse`, `ArtUploader`), and
+optionally the car continues what another client starts (`Follower`). Remote role:
 `build_remote()` makes the controller's target before the controller exists; the link
 then feeds it the active client's state and carries its commands out.
 """
@@ -14,6 +15,8 @@ from typing import Any
 
 from headunit.component import Context
 from headunit.config import BackendConfig, Config
+from headunit.link.art import ArtUploader
+from headunit.link.browse import Browse
 from headunit.link.commands import CommandReceiver
 from headunit.link.follow import Follower
 from headunit.link.peers import Peers
@@ -58,6 +61,8 @@ class Link:
         self.role = "remote" if mirror is not None else "player"
         self.publisher: Publisher | None = None
         self.commands: CommandReceiver | None = None
+        self.browse: Browse | None = None
+        self.art: ArtUploader | None = None
         self._follower: Follower | None = None
         if mirror is not None:
             # The car plays nothing: it shows the active client and sends commands out.
@@ -65,18 +70,29 @@ class Link:
             self.peers.listen(lambda peer: mirror.show(self.peers.active()))
             self.supervisor.on_disconnect(mirror.forget)
             return
+        self.art = ArtUploader(
+            context.controller, self.supervisor, config.url, lambda: self._refresh_state()
+        )
         self.publisher = Publisher(
-            context.controller, self.supervisor, config.device_name, config.heartbeat_seconds
+            context.controller,
+            self.supervisor,
+            config.device_name,
+            config.heartbeat_seconds,
+            self.art.art_id,
         )
         self.commands = CommandReceiver(context.controller, self.supervisor)
+        self.browse = Browse(
+            context.controller, self.supervisor, self.commands, context.config.media.paths
+        )
         if config.follow:
             self._follower = Follower(context.controller, self.peers, config.media_url, tokens)
 
     async def start(self) -> None:
         log.info("backend link: %s role, %s", self.role, self.supervisor.status()["url"])
-        if self.publisher is not None:
-            self._controller.subscribe(self.publisher)
-            self.publisher.start()
+        for sink in (self.publisher, self.browse, self.art):
+            if sink is not None:
+                self._controller.subscribe(sink)
+                sink.start()
         if self.commands is not None:
             self.commands.start()
         self.supervisor.start()
@@ -84,11 +100,16 @@ class Link:
     async def stop(self) -> None:
         await self.supervisor.stop()
         await self._status_file.stop()
-        for part in (self.publisher, self.commands, self._follower):
+        for part in (self.publisher, self.browse, self.art, self.commands, self._follower):
             if part is not None:
                 await part.stop()
+        for sink in (self.publisher, self.browse, self.art):
+            if sink is not None:
+                self._controller.unsubscribe(sink)
+
+    def _refresh_state(self) -> None:
         if self.publisher is not None:
-            self._controller.unsubscribe(self.publisher)
+            self.publisher.refresh()
 
     def status(self) -> dict[str, Any]:
         """For `headunit status`: the connection, and what the user's other clients play."""

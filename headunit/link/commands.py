@@ -1,14 +1,17 @@
-"""Incoming `carplay_command` -> the controller (player role).
+"""Incoming `carplay_command` (and the extension's `headunit_select`) -> the controller
+(player role).
 
 Each payload is validated by the model; an invalid one costs one log line and nothing
 else. Valid ones run one at a time, in arrival order, off the socket's task, so a slow
-command never stalls the connection and `next, next, pause` is never reordered.
+command never stalls the connection and `next, next, pause` is never reordered, whichever
+event brought them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from headunit.controller import Controller
 from headunit.link.background import Background
@@ -27,13 +30,23 @@ class CommandReceiver(Background):
         super().__init__()
         self._controller = controller
         self._queue: asyncio.Queue[Command] = asyncio.Queue(QUEUE_LIMIT)
-        supervisor.on("carplay_command", self.received)
+        self._supervisor = supervisor
+        self.accept("carplay_command", parse_command)
 
-    def received(self, payload: object) -> None:
+    def accept(self, event: str, parse: Callable[[object], Command]) -> None:
+        """Take commands from `event` too, into the same ordered queue."""
+        self._supervisor.on(event, lambda payload: self.received(payload, parse, event))
+
+    def received(
+        self,
+        payload: object,
+        parse: Callable[[object], Command] = parse_command,
+        event: str = "carplay_command",
+    ) -> None:
         try:
-            command = parse_command(payload)
+            command = parse(payload)
         except CommandError as exc:
-            log.warning("dropped a carplay_command from the backend: %s", exc)
+            log.warning("dropped a %s from the backend: %s", event, exc)
             return
         try:
             self._queue.put_nowait(command)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
+from headunit import extension
 from headunit.controller import Controller
 from headunit.link.background import Background
 from headunit.link.supervisor import Supervisor
@@ -51,9 +53,15 @@ class Publisher(Background):
     task_name = "backend-publisher"
 
     def __init__(
-        self, controller: Controller, supervisor: Supervisor, device: str, heartbeat: float
+        self,
+        controller: Controller,
+        supervisor: Supervisor,
+        device: str,
+        heartbeat: float,
+        art_id: Callable[[str | None], str | None] = lambda _url: None,
     ) -> None:
         super().__init__()
+        self._art_id = art_id  # the uploaded cover's hash, for the extension's `artId`
         self._controller = controller
         self._supervisor = supervisor
         self._device = device
@@ -73,6 +81,10 @@ class Publisher(Background):
         self._dirty.set()
 
     # ------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Something outside the snapshot changed (the cover reached the backend)."""
+        self._dirty.set()
+
     def _resend(self) -> None:
         self._force = True
         self._dirty.set()
@@ -96,6 +108,9 @@ class Publisher(Background):
         state = self._controller.state
         position = self._controller.position() if state.track else 0.0
         wire = wire_state(state, position, token.user_id, self._device).to_wire()
+        art_id = self._art_id(state.track.art_url if state.track else None)
+        if art_id is not None:
+            wire[extension.ART_ID] = art_id
         key = {k: v for k, v in wire.items() if k not in _VOLATILE}
         if not force and key == self._last:
             return True

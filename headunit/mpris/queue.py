@@ -11,6 +11,8 @@ with full metadata, which no car client uses; this one answers when asked.
 from typing import Annotated, Any
 
 from dbus_fast.annotations import DBusSignature, DBusUInt32
+from dbus_fast.constants import ErrorType
+from dbus_fast.errors import DBusError
 from dbus_fast.service import ServiceInterface, dbus_method
 
 from headunit.controller import Controller
@@ -47,4 +49,9 @@ class QueueInterface(ServiceInterface):
     @dbus_method()
     async def Jump(self, position: DBusUInt32) -> None:
         """Play the entry at `position` (1-based, in play order)."""
-        await run_command(self._controller, CommandName.JUMP, position)
+        ids = self._controller.queue().ids
+        if not 1 <= position <= len(ids):
+            raise DBusError(
+                ErrorType.INVALID_ARGS, f"the queue has {len(ids)} entries, not {position}"
+            )
+        await run_command(self._controller, CommandName.JUMP, ids[position - 1])

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +16,8 @@ from backend_helpers import KEY, Client
 
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, Running, serve
+
+REDIS = shutil.which("redis-server")
 
 
 @pytest.fixture
@@ -37,3 +43,42 @@ async def connect() -> AsyncIterator[Callable[..., Any]]:
     for client in clients:
         if client.sio.connected:
             await client.sio.disconnect()
+
+
+@pytest.fixture
+def redis_url(tmp_path) -> Iterator[str]:
+    """A private redis-server on 127.0.0.1, without persistence."""
+    if REDIS is None:
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            REDIS,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            proc.poll()
+            assert proc.returncode is None, "redis-server exited"
+            time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(5)

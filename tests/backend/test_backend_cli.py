@@ -8,6 +8,7 @@ import stat
 import time
 
 import jwt
+import pytest
 import socketio
 
 from headunit.backend import register
@@ -72,3 +73,20 @@ async def test_local_backend_prints_a_curl_that_works(tmp_path):
     finally:
         await car.disconnect()
         await local.stop()
+
+
+def test_token_qr_prints_the_pages_sign_in_link(tmp_path, capsys):
+    pytest.importorskip("segno", reason="the backend extra is not installed")
+    secret = tmp_path / "secret"
+    secret.write_text("a-development-secret-of-32-bytes!!\n")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[server]\nport = 3123\njwt_secret_file = "{secret}"\n')
+    args = parse(["token", "--config", str(config), "--user", "7", "--qr"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    link = out.strip().splitlines()[-1].removeprefix("Open on the phone: ")
+    base, _, token = link.partition("/#token=")
+    assert base == "http://127.0.0.1:3123"
+    claims = jwt.decode(token, "a-development-secret-of-32-bytes!!", algorithms=["HS256"])
+    assert claims["userId"] == 7
+    assert "\u2588" in out or "\u2580" in out  # the QR code, in block characters

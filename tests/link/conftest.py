@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from link_helpers import SECRET, BackendProcess, Car, Phone, free_port, make_token, write_token
+from link_helpers import SECRET, Car, Phone, make_token, write_token
+from support import BackendProcess, free_port
 
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, Running, serve
@@ -63,7 +64,7 @@ async def make_phone() -> AsyncIterator[Callable[..., Any]]:
 
 @pytest.fixture
 async def backend_process(tmp_path):
-    process = BackendProcess(tmp_path, free_port())
+    process = BackendProcess(tmp_path, free_port(), SECRET)
     yield process
     if process.proc is not None and process.proc.poll() is None:
         process.kill()

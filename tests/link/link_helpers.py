@@ -3,11 +3,6 @@ car (a Link around a controller) and a phone (a second Socket.IO client)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,7 +10,6 @@ from typing import Any
 import aiohttp
 import jwt
 import socketio
-from support import async_wait_for
 
 from headunit.component import Context
 from headunit.config import Config, parse
@@ -160,49 +154,3 @@ async def now_playing(url: str, user: int = 7) -> object:
         http.get(f"{url}/api/carplay/now-playing", headers=headers) as resp,
     ):
         return await resp.json()
-
-
-BACKEND_MAIN = (
-    "import argparse, sys; from headunit.backend import run_backend; "
-    "sys.exit(run_backend(argparse.Namespace(config=sys.argv[1], host=None, port=None)))"
-)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class BackendProcess:
-    """`headunit backend` in a process of its own, so it can really be killed."""
-
-    def __init__(self, tmp_path: Path, port: int) -> None:
-        secret = tmp_path / "secret"
-        secret.write_text(SECRET)
-        self.config = tmp_path / "backend.toml"
-        self.config.write_text(
-            f'[server]\nport = {port}\njwt_secret_file = "{secret}"\n[log]\nlevel = "warning"\n'
-        )
-        self.log = tmp_path / "backend.log"
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        starts = self.log.read_text().count("listening on") if self.log.exists() else 0
-        self._spawn()
-        await async_wait_for(lambda: self.log.read_text().count("listening on") > starts)
-
-    def _spawn(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c", BACKEND_MAIN, str(self.config)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()

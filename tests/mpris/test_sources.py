@@ -84,7 +84,10 @@ async def test_mpris_and_controller_give_the_same_state_and_reach_every_sink(
     assert mine.track.title == "Two"
     # Two players number their queue entries independently; all else must match.
     same_entry = replace(theirs.track, entry_id=mine.track.entry_id)
-    assert comparable(mine) == comparable(replace(theirs, track=same_entry))
+    titles = [(item.title, item.artist) for item in mine.up_next]
+    assert titles == [(item.title, item.artist) for item in theirs.up_next]
+    same = replace(theirs, track=same_entry, up_next=mine.up_next)
+    assert comparable(mine) == comparable(same)
     assert mine.status is Status.PAUSED
     # Both reach every sink: the recorder beside MPRIS saw the MPRIS commands' effects,
     # and MPRIS clients saw the controller's.

@@ -1,0 +1,73 @@
+"""What the reference backend remembers per user: the last state, queue, library and
+presence of the car, and its cover pictures.
+
+In memory for one process; in Redis when `server.redis_url` is set, so every process
+behind one port answers a phone with the same state. Everything is keyed by user: no
+call reads another user's entries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from typing import Any, Protocol
+
+ART_LIMIT = 256  # pictures kept in memory (one process), least recently used dropped
+ART_SECONDS = 7 * 86400  # how long Redis keeps a picture nobody uploads again
+
+
+class UserCache(Protocol):
+    async def get(self, kind: str, user_id: int) -> Any: ...
+
+    async def put(self, kind: str, user_id: int, value: Any) -> None: ...
+
+    async def get_art(self, user_id: int, art_id: str) -> bytes | None: ...
+
+    async def put_art(self, user_id: int, art_id: str, data: bytes) -> None: ...
+
+
+class MemoryCache:
+    def __init__(self) -> None:
+        self._values: dict[tuple[str, int], Any] = {}
+        self._art: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+
+    async def get(self, kind: str, user_id: int) -> Any:
+        return self._values.get((kind, user_id))
+
+    async def put(self, kind: str, user_id: int, value: Any) -> None:
+        self._values[(kind, user_id)] = value
+
+    async def get_art(self, user_id: int, art_id: str) -> bytes | None:
+        data = self._art.get((user_id, art_id))
+        if data is not None:
+            self._art.move_to_end((user_id, art_id))
+        return data
+
+    async def put_art(self, user_id: int, art_id: str, data: bytes) -> None:
+        self._art[(user_id, art_id)] = data
+        self._art.move_to_end((user_id, art_id))
+        while len(self._art) > ART_LIMIT:
+            self._art.popitem(last=False)
+
+
+class RedisCache:
+    """JSON values and raw pictures under `headunit:<kind>:<user>` keys."""
+
+    def __init__(self, url: str) -> None:
+        from redis import asyncio as aioredis
+
+        self._redis = aioredis.Redis.from_url(url)
+
+    async def get(self, kind: str, user_id: int) -> Any:
+        raw = await self._redis.get(f"headunit:{kind}:{user_id}")
+        return None if raw is None else json.loads(raw)
+
+    async def put(self, kind: str, user_id: int, value: Any) -> None:
+        await self._redis.set(f"headunit:{kind}:{user_id}", json.dumps(value))
+
+    async def get_art(self, user_id: int, art_id: str) -> bytes | None:
+        data = await self._redis.get(f"headunit:art:{user_id}:{art_id}")
+        return data if isinstance(data, bytes) else None
+
+    async def put_art(self, user_id: int, art_id: str, data: bytes) -> None:
+        await self._redis.set(f"headunit:art:{user_id}:{art_id}", data, ex=ART_SECONDS)
