@@ -1,7 +1,7 @@
-"""The command vocabulary and the wire contract (shared/PROTOCOL.md).
+"""The command vocabulary and the wire contract (docs/protocol.md).
 
 Every control source (backend, MPRIS, CLI, keys) produces a `Command`; the backend's
-`carplay_command` carries the five seed commands, the other sources may use the rest.
+`carplay_command` carries the five wire commands, the other sources may use the rest.
 `PlaybackState` is what the head unit publishes as `playback_state_update` and what it
 receives as `playback_state` from the user's other clients.
 """
@@ -23,7 +23,7 @@ class CommandName(StrEnum):
     NEXT = "next"
     PREVIOUS = "previous"
     SEEK = "seek"  # absolute seconds
-    # Not part of the seed's carplay_command; local sources (MPRIS, CLI, keys) only.
+    # Not part of carplay_command; local sources (MPRIS, CLI, keys) only.
     TOGGLE = "toggle"
     STOP = "stop"
     SEEK_BY = "seek_by"  # relative seconds
@@ -67,7 +67,7 @@ class Command:
         _check_value(self.name, self.value)
 
     def to_wire(self) -> dict[str, Any]:
-        """The `carplay_command` payload; only the seed's five commands have one."""
+        """The `carplay_command` payload; only the five wire commands have one."""
         if self.name not in WIRE_COMMANDS:
             raise CommandError(f"{self.name} has no carplay_command form")
         payload: dict[str, Any] = {"command": str(self.name)}
@@ -122,7 +122,7 @@ def _check_value(name: CommandName, value: object) -> None:
 
 
 def parse_command(payload: object) -> Command:
-    """Parse a `carplay_command` payload (any JSON-ish input) into a seed command.
+    """Parse a `carplay_command` payload (any JSON-ish input) into a wire command.
 
     Raises CommandError with a reason fit for one log line.
     """
@@ -134,7 +134,7 @@ def parse_command(payload: object) -> Command:
     name = CommandName(raw_name)
     value = payload.get("value")
     if name is not CommandName.SEEK:
-        # The seed's REST body sends "value": null with every command; a value on a
+        # The backend's REST clients send "value": null with every command; a value on a
         # command that takes none carries no meaning, so it is ignored, not an error.
         value = None
     return Command(name, value)

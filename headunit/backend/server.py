@@ -1,7 +1,7 @@
-"""The seed's Socket.IO server in Python: auth, one room per user, cache, relays, REST.
+"""The media service's backend in Python: auth, one room per user, cache, relays, REST.
 
-It does what shared/PROTOCOL.md says and nothing more, so the head unit tested against
-it works against the Node backend too:
+It does what docs/protocol.md says and nothing more, so the head unit tested against
+it works against the service's own backend too:
 - `playback_state_update` -> cached for the user, relayed as `playback_state` to the
   user's other sockets; a new socket gets the cached state on connect.
 - `carplay_command` from a socket -> the user's other sockets.
@@ -134,7 +134,7 @@ class Backend:
                 await self.sio.emit(event, value, to=sid)
 
     async def _refuse(self, sid: str, message: str) -> None:
-        """The seed's other refusal style: accept, emit `error`, hang up."""
+        """The other refusal style: accept, emit `error`, hang up."""
         await asyncio.sleep(_ERROR_EVENT_DELAY)
         await self.sio.emit("error", {"message": message}, to=sid)
         await self.sio.disconnect(sid)

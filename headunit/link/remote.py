@@ -1,9 +1,9 @@
 """The remote role (Android Auto style): the car mirrors the client that plays.
 
 `RemoteMirror` is the controller's Target: its state comes from the peers'
-`playback_state`, and the commands that reach it (MPRIS, CLI, keys) leave as the
-seed's `carplay_command`, which the backend relays to the client that plays. What the
-seed cannot say (volume, shuffle, open...) is refused, not faked.
+`playback_state`, and the commands that reach it (MPRIS, CLI, keys) leave as a
+`carplay_command`, which the backend relays to the client that plays. What the wire
+cannot say (volume, shuffle, open...) is refused, not faked (docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class RemoteMirror(SnapshotTarget):
         )
 
     def _wire(self, command: Command) -> dict[str, Any]:
-        """The seed command for `command`; toggle and relative seeks resolve here."""
+        """The `carplay_command` payload for `command`; toggle and relative seeks resolve here."""
         name = command.name
         if name is CommandName.TOGGLE:
             playing = self._state.status is Status.PLAYING

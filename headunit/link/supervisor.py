@@ -1,7 +1,7 @@
 """The connect loop: one Socket.IO session at a time, our own backoff, never a tight loop.
 
-python-socketio's own reconnection is off (ENGINEERING.md: lock-step retries, and no
-reconnect after a server-side disconnect). Each attempt reads the token afresh and
+python-socketio's own reconnection is off: its retries come in lock-step across a fleet,
+and it does not reconnect after a server-side disconnect. Each attempt reads the token afresh and
 builds a fresh client; a refusal (either style) or an expired token waits much longer,
 but wakes at once when the token file changes. The rest of the link plugs in through
 `on(event, handler)`, `on_connect(callback)` and `emit()`.
@@ -27,7 +27,7 @@ from headunit.link.token import Token, TokenProblem, TokenSource
 
 log = logging.getLogger(__name__)
 
-# An `error` event this close to a server-side disconnect is the seed's second refusal
+# An `error` event this close to a server-side disconnect is the backend's second refusal
 # style ("emit error, then disconnect"), whatever its message says.
 _REFUSAL_WINDOW = 2.0
 _AUTH_WORDS = ("auth", "token", "jwt", "unauthori", "forbidden", "expired")

@@ -14,7 +14,7 @@ from headunit.mpris.player import PlayerInterface
 from headunit.state import PlayerState
 
 # PlayerState field -> the MPRIS properties it feeds. `position` is read on demand and
-# never signalled (rule 7), `rate` is fixed at 1.0, `can_control` never changes (rule 14).
+# never signalled and `rate` is fixed at 1.0 (docs/mpris.md, Position and Rate).
 FIELD_PROPERTIES: dict[str, tuple[str, ...]] = {
     "status": ("PlaybackStatus",),
     "loop": ("LoopStatus",),

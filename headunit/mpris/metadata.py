@@ -36,7 +36,7 @@ def length_us(track: Track | None) -> int | None:
 
 
 def position_us(state: PlayerState, seconds: float) -> int:
-    """A position in µs within 0..length (MPRIS rule 7)."""
+    """A position in µs within 0..length (docs/mpris.md, Position)."""
     position = max(0, microseconds(seconds))
     length = length_us(state.track)
     return position if length is None else min(position, length)
@@ -50,7 +50,7 @@ def as_uri(location: str) -> str:
 
 
 def to_metadata(track: Track | None) -> dict[str, Variant]:
-    """Metadata for `track`; an empty map when there is no current track (rule 5)."""
+    """Metadata for `track`; an empty map without a current track (docs/mpris.md, Metadata)."""
     if track is None:
         return {}
     entries: dict[str, tuple[str, Any]] = {

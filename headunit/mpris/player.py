@@ -111,7 +111,7 @@ class PlayerInterface(ServiceInterface):
     async def SetPosition(self, track_id: DBusObjectPath, position: DBusInt64) -> None:
         state = self._state
         if not can(state, state.can_seek) or track_id != trackid(state.track):
-            return  # a stale trackid: the client meant another track (rule 11)
+            return  # a stale trackid: the client meant another track
         if state.track is None or position < 0:
             return
         length = length_us(state.track)
@@ -160,7 +160,7 @@ class PlayerInterface(ServiceInterface):
 
     @dbus_property()
     def Rate(self) -> DBusDouble:
-        return 1.0  # fixed: a car plays at normal speed, and Rate never reads 0 (rule 12)
+        return 1.0  # fixed: a car plays at normal speed, and Rate never reads 0
 
     @Rate.setter
     async def Rate(self, value: DBusDouble) -> None:
@@ -190,7 +190,7 @@ class PlayerInterface(ServiceInterface):
         if math.isnan(value):
             raise DBusError(ErrorType.INVALID_ARGS, "Volume is a number 0.0..1.0, got NaN")
         if self._state.can_control:
-            # Negative gives 0 (rule 13); above 1.0 is the most the player allows.
+            # Negative gives 0; above 1.0 is the most the player allows.
             # Rounded: 0.55 * 100 is 55.00000000000001 in binary floating point.
             percent = round(min(100.0, max(0.0, value * 100)), 2)
             await self._execute(CommandName.VOLUME, percent)

@@ -1,7 +1,7 @@
 """Owns the D-Bus connection and the MPRIS bus name; the daemon's MPRIS component.
 
 The name is `org.mpris.MediaPlayer2.<mpris.name>`, or `<that>.instance<pid>` when
-another process holds it (MPRIS rule 1), on the session bus or, with
+another process holds it (docs/mpris.md, Names), on the session bus or, with
 `mpris.bus = "system"`, on the system bus (see systemd/ for the policy).
 """
 

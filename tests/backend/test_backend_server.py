@@ -1,4 +1,4 @@
-"""The reference backend does what PROTOCOL.md says, and refuses what it must."""
+"""The reference backend does what docs/protocol.md says, and refuses what it must."""
 
 from __future__ import annotations
 

@@ -123,7 +123,7 @@ async def test_remote_role_mirrors_the_phone(car_daemon, backend, make_phone):
         {"command": "pause"},
         {"command": "seek", "value": 100.0},
     ]
-    # What the seed cannot say is refused, not faked, and nothing goes to the phone.
+    # What the wire cannot say is refused, not faked, and nothing goes to the phone.
     for args in (("volume", "0.5"), ("shuffle", "On"), ("stop",)):
         await playerctl(*args, check=False)
     await async_wait_for(lambda: "stop is not supported in the remote role" in daemon.log())

@@ -26,7 +26,7 @@ from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, serve
 from headunit.model import Command, CommandName
 
-SEED = ("play", "pause", "next", "previous", "seek")
+WIRE = ("play", "pause", "next", "previous", "seek")
 
 leaf = (
     st.none()
@@ -43,7 +43,7 @@ anything = st.recursive(
     ),
     max_leaves=12,
 )
-names = st.sampled_from([*SEED, "toggle", "volume", "open", "stop", "PLAY", " next", ""]) | leaf
+names = st.sampled_from([*WIRE, "toggle", "volume", "open", "stop", "PLAY", " next", ""]) | leaf
 payload = (
     st.fixed_dictionaries({"command": names}, optional={"value": anything, "extra": anything})
     | st.fixed_dictionaries({"command": st.just("seek"), "value": leaf})
@@ -56,7 +56,7 @@ def expected(item: object) -> Command | None:
     """The oracle, written apart from the model's parser."""
     if not isinstance(item, dict) or not isinstance(item.get("command"), str):
         return None
-    if item["command"] not in SEED:
+    if item["command"] not in WIRE:
         return None
     if item["command"] != "seek":
         return Command(CommandName(item["command"]))

@@ -88,7 +88,7 @@ async def test_car_mirrors_the_phone_with_a_moving_position(remote_car, make_pho
     assert car.seen.changes
 
 
-async def test_car_controls_reach_the_phone_as_seed_commands(remote_car, make_phone, backend):
+async def test_car_controls_reach_the_phone_as_wire_commands(remote_car, make_phone, backend):
     car = remote_car
     phone = await make_phone(backend.url)
     await phone.sio.emit("playback_state_update", phone_state())

@@ -1,4 +1,5 @@
-"""Each rule of shared/MPRIS.md, checked over D-Bus against the real daemon.
+"""Each rule of docs/mpris.md ("What each member does"), checked over D-Bus against the
+real daemon.
 
 `headunit run` as a process (real libmpv, ao=null, generated FLAC), on a private
 session bus, driven by a dbus-fast client that sees exact types and every signal.
@@ -67,10 +68,10 @@ async def pause_at_start(client: MprisClient) -> None:
     client.signals.clear()
 
 
-# 1. bus name -------------------------------------------------------------------------
+# Names --------------------------------------------------------------------------------
 
 
-async def test_1_one_player_per_process_and_instance_names(
+async def test_one_player_per_process_and_instance_names(
     client: MprisClient, start_daemon: Start, music: list[Path]
 ) -> None:
     (names,) = (await client.bus_call("ListNames")).body
@@ -82,10 +83,10 @@ async def test_1_one_player_per_process_and_instance_names(
     assert len([n for n in names if n.startswith("org.mpris.")]) == 2
 
 
-# 2-4. interfaces and property types ------------------------------------------------
+# Interfaces and types -----------------------------------------------------------------
 
 
-async def test_2_object_implements_both_interfaces(client: MprisClient) -> None:
+async def test_object_implements_both_interfaces(client: MprisClient) -> None:
     reply = await client.call("Introspect", iface="org.freedesktop.DBus.Introspectable")
     xml = reply.body[0]
     assert f'interface name="{ROOT}"' in xml
@@ -94,7 +95,7 @@ async def test_2_object_implements_both_interfaces(client: MprisClient) -> None:
     await client.wait_property("Shuffle", True)
 
 
-async def test_3_every_required_property_has_its_exact_type(client: MprisClient) -> None:
+async def test_every_required_property_has_its_exact_type(client: MprisClient) -> None:
     for iface, types in ((ROOT, ROOT_TYPES), (PLAYER, PLAYER_TYPES)):
         everything = await client.get_all(iface)
         for name, signature in types.items():
@@ -102,17 +103,17 @@ async def test_3_every_required_property_has_its_exact_type(client: MprisClient)
             assert (await client.get(name, iface)).signature == signature, name
 
 
-async def test_4_status_strings(client: MprisClient) -> None:
+async def test_status_strings(client: MprisClient) -> None:
     assert await client.value("PlaybackStatus") in ("Playing", "Paused", "Stopped")
     for loop in ("Track", "Playlist", "None"):
         await client.set("LoopStatus", "s", loop)
         await client.wait_property("LoopStatus", loop)
 
 
-# 5-6. metadata -----------------------------------------------------------------------
+# Metadata -----------------------------------------------------------------------------
 
 
-async def test_5_trackids_are_unique_object_paths_outside_org_mpris(client: MprisClient) -> None:
+async def test_trackids_are_unique_object_paths_outside_org_mpris(client: MprisClient) -> None:
     seen = [await trackid(client)]
     for _ in range(2):
         await client.ok("Next")
@@ -122,12 +123,12 @@ async def test_5_trackids_are_unique_object_paths_outside_org_mpris(client: Mpri
     assert all(not i.startswith("/org/mpris") for i in seen)
 
 
-async def test_5_no_track_means_empty_metadata(idle_client: MprisClient) -> None:
+async def test_no_track_means_empty_metadata(idle_client: MprisClient) -> None:
     assert await idle_client.value("Metadata") == {}
     assert await idle_client.value("PlaybackStatus") == "Stopped"
 
 
-async def test_6_metadata_types_are_exact(client: MprisClient, music: list[Path]) -> None:
+async def test_metadata_types_are_exact(client: MprisClient, music: list[Path]) -> None:
     meta = await client.value("Metadata")
     for key, variant in meta.items():
         if key in METADATA_TYPES:
@@ -140,10 +141,10 @@ async def test_6_metadata_types_are_exact(client: MprisClient, music: list[Path]
     assert 19_000_000 <= meta["mpris:length"].value <= 21_000_000
 
 
-# 7-9. position, PropertiesChanged, Seeked ------------------------------------------
+# Position and signals -----------------------------------------------------------------
 
 
-async def test_7_position_is_read_on_demand_within_the_track(client: MprisClient) -> None:
+async def test_position_is_read_on_demand_within_the_track(client: MprisClient) -> None:
     length = (await client.value("Metadata"))["mpris:length"].value
     first = await client.value("Position")
     later = await until(client, "Position", lambda p: p > first)
@@ -154,7 +155,7 @@ async def test_7_position_is_read_on_demand_within_the_track(client: MprisClient
     assert all("Position" not in c for c in client.changes())
 
 
-async def test_8_changes_are_signalled_and_metadata_only_for_a_new_track(
+async def test_changes_are_signalled_and_metadata_only_for_a_new_track(
     client: MprisClient,
 ) -> None:
     await client.ok("Pause")
@@ -177,7 +178,7 @@ async def test_8_changes_are_signalled_and_metadata_only_for_a_new_track(
     assert all("CanControl" not in c and "Position" not in c for c in client.changes())
 
 
-async def test_9_seeked_after_every_jump_from_any_source(
+async def test_seeked_after_every_jump_from_any_source(
     client: MprisClient, daemon: DaemonProcess
 ) -> None:
     await pause_at_start(client)
@@ -200,10 +201,10 @@ async def run_cli(daemon: DaemonProcess, *args: str) -> int:
     return await proc.wait()
 
 
-# 10-11. Seek and SetPosition ---------------------------------------------------------
+# Seek and SetPosition -----------------------------------------------------------------
 
 
-async def test_10_seek_before_zero_gives_zero(client: MprisClient) -> None:
+async def test_seek_before_zero_gives_zero(client: MprisClient) -> None:
     await pause_at_start(client)
     await client.ok("Seek", "x", 4_000_000)
     await client.wait_for(lambda: len(client.seeks()) == 1)
@@ -213,12 +214,12 @@ async def test_10_seek_before_zero_gives_zero(client: MprisClient) -> None:
     assert await client.value("Position") == 0
 
 
-async def test_10_seek_past_the_end_goes_next(client: MprisClient) -> None:
+async def test_seek_past_the_end_goes_next(client: MprisClient) -> None:
     await client.ok("Seek", "x", 2**63 - 1)  # the largest offset there is
     await until(client, "Metadata", lambda m: m["xesam:title"].value == "Two")
 
 
-async def test_10_11_nothing_to_seek_without_a_track(idle_client: MprisClient) -> None:
+async def test_nothing_to_seek_without_a_track(idle_client: MprisClient) -> None:
     assert await idle_client.value("CanSeek") is False
     await idle_client.ok("Seek", "x", 1_000_000)
     await idle_client.ok("SetPosition", "ox", "/com/headunit/track/1", 1_000_000)
@@ -227,7 +228,7 @@ async def test_10_11_nothing_to_seek_without_a_track(idle_client: MprisClient) -
 
 
 @pytest.mark.parametrize("bad", ["stale", "negative", "past_end"])
-async def test_11_set_position_ignores_bad_requests(client: MprisClient, bad: str) -> None:
+async def test_set_position_ignores_bad_requests(client: MprisClient, bad: str) -> None:
     await pause_at_start(client)
     current = await trackid(client)
     length = (await client.value("Metadata"))["mpris:length"].value
@@ -243,17 +244,17 @@ async def test_11_set_position_ignores_bad_requests(client: MprisClient, bad: st
     assert client.seeks()[0] < 2_000_000
 
 
-# 12-14. Rate, Volume, CanControl -----------------------------------------------------
+# Rate, Volume, the Can* flags ---------------------------------------------------------
 
 
-async def test_12_rate_never_reads_zero_and_zero_pauses(client: MprisClient) -> None:
+async def test_rate_never_reads_zero_and_zero_pauses(client: MprisClient) -> None:
     assert await client.value("MinimumRate") <= 1.0 <= await client.value("MaximumRate")
     await client.set("Rate", "d", 0.0)
     await client.wait_property("PlaybackStatus", "Paused")
     assert await client.value("Rate") == 1.0
 
 
-async def test_13_volume_is_0_to_1_and_negative_gives_0(client: MprisClient) -> None:
+async def test_volume_is_0_to_1_and_negative_gives_0(client: MprisClient) -> None:
     assert 0.0 <= await client.value("Volume") <= 0.6  # startup_volume_max = 60
     await client.set("Volume", "d", -0.5)
     await client.wait_property("Volume", 0.0)
@@ -261,7 +262,7 @@ async def test_13_volume_is_0_to_1_and_negative_gives_0(client: MprisClient) -> 
     await client.wait_property("Volume", 0.4)
 
 
-async def test_14_can_control_is_true_and_never_signalled(client: MprisClient) -> None:
+async def test_can_control_is_true_and_never_signalled(client: MprisClient) -> None:
     assert await client.value("CanControl") is True
     await client.ok("Next")
     await client.ok("Pause")
@@ -269,10 +270,10 @@ async def test_14_can_control_is_true_and_never_signalled(client: MprisClient) -
     assert all("CanControl" not in c for c in client.changes())
 
 
-# 15-16. transport rules --------------------------------------------------------------
+# Transport ----------------------------------------------------------------------------
 
 
-async def test_15_next_and_previous_respect_their_can_flags(client: MprisClient) -> None:
+async def test_next_and_previous_respect_their_can_flags(client: MprisClient) -> None:
     assert await client.value("CanGoPrevious") in (True, False)
     await client.ok("Next")
     await client.ok("Next")
@@ -284,7 +285,7 @@ async def test_15_next_and_previous_respect_their_can_flags(client: MprisClient)
     assert await client.value("PlaybackStatus") == "Playing"
 
 
-async def test_15_past_the_last_track_without_loop_playback_stops(client: MprisClient) -> None:
+async def test_past_the_last_track_without_loop_playback_stops(client: MprisClient) -> None:
     await client.ok("Next")
     await client.ok("Next")
     await until(client, "Metadata", lambda m: m["xesam:title"].value == "Three")
@@ -292,7 +293,7 @@ async def test_15_past_the_last_track_without_loop_playback_stops(client: MprisC
     await until(client, "PlaybackStatus", lambda s: s == "Stopped")
 
 
-async def test_15_play_resumes_and_playpause_starts_from_stopped(client: MprisClient) -> None:
+async def test_play_resumes_and_playpause_starts_from_stopped(client: MprisClient) -> None:
     await client.ok("Pause")
     await client.wait_property("PlaybackStatus", "Paused")
     await client.ok("Play")
@@ -303,7 +304,7 @@ async def test_15_play_resumes_and_playpause_starts_from_stopped(client: MprisCl
     await client.wait_property("PlaybackStatus", "Playing")
 
 
-async def test_15_open_uri(client: MprisClient, tmp_path: Path) -> None:
+async def test_open_uri(client: MprisClient, tmp_path: Path) -> None:
     reply = await client.call("OpenUri", "s", "gopher://example.com/song.flac")
     assert reply.message_type is MessageType.ERROR
     # Under media.paths: OpenUri opens only the car's media by default (mpris.open_uri).
@@ -313,7 +314,7 @@ async def test_15_open_uri(client: MprisClient, tmp_path: Path) -> None:
     await until(client, "PlaybackStatus", lambda s: s == "Playing")
 
 
-async def test_16_can_play_and_can_pause_do_not_flip(client: MprisClient) -> None:
+async def test_can_play_and_can_pause_do_not_flip(client: MprisClient) -> None:
     for member, status in (("Pause", "Paused"), ("Play", "Playing"), ("PlayPause", "Paused")):
         await client.ok(member)
         await client.wait_property("PlaybackStatus", status)
@@ -321,10 +322,10 @@ async def test_16_can_play_and_can_pause_do_not_flip(client: MprisClient) -> Non
     assert all("CanPlay" not in c and "CanPause" not in c for c in client.changes())
 
 
-# 17. long tracks ---------------------------------------------------------------------
+# Long tracks --------------------------------------------------------------------------
 
 
-async def test_17_positions_past_2_31_microseconds(
+async def test_positions_past_2_31_microseconds(
     start_daemon: Start, dbus_session: str, tmp_path: Path
 ) -> None:
     book = make_tone(tmp_path / "book" / "book.flac", 2400.0, freq=0, tags={"TITLE": "Book"})
@@ -342,7 +343,7 @@ async def test_17_positions_past_2_31_microseconds(
         await client.close()
 
 
-# a bad call never kills the daemon -------------------------------------------------------
+# a bad call never kills the daemon ----------------------------------------------------
 
 
 async def test_bad_calls_get_errors_and_the_daemon_lives(
