@@ -52,6 +52,16 @@ def make_album(folder: Path, titles: list[str], seconds: float = 3.0) -> list[Pa
     ]
 
 
+TEST_SECRET = "the tests' HS256 secret, 32 bytes or more"
+
+
+def sign_token(claims: Mapping[str, Any], key: Any = TEST_SECRET, algorithm: str = "HS256") -> str:
+    """A JWT as the reference backend verifies it (HS256 with the tests' secret)."""
+    import jwt
+
+    return jwt.encode(dict(claims), key, algorithm=algorithm)
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while True:

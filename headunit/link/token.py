@@ -7,6 +7,7 @@ before the backend refuses it. The token itself is never logged.
 
 from __future__ import annotations
 
+import grp
 import logging
 import os
 import stat
@@ -91,7 +92,7 @@ class TokenSource:
             return ""
         try:
             with self._file.open(encoding="utf-8") as f:
-                self._check_mode(os.fstat(f.fileno()).st_mode)
+                self._check_mode(os.fstat(f.fileno()))
                 return f.read().strip()
         except FileNotFoundError:
             return ""
@@ -99,11 +100,32 @@ class TokenSource:
             log.warning("cannot read the token file %s: %s", self._file, exc)
             return ""
 
-    def _check_mode(self, mode: int) -> None:
-        if mode & (stat.S_IRWXG | stat.S_IRWXO) and not self._warned_mode:
+    def _check_mode(self, info: os.stat_result) -> None:
+        problem = mode_problem(info, {os.getegid(), *os.getgroups()})
+        if problem is not None and not self._warned_mode:
             self._warned_mode = True
-            log.warning(
-                "the token file %s is readable by others (mode %o); chmod 600 it",
-                self._file,
-                stat.S_IMODE(mode),
-            )
+            log.warning("the token file %s %s", self._file, problem)
+
+
+def mode_problem(info: os.stat_result, own_groups: set[int]) -> str | None:
+    """Why the token file's mode lets the wrong people read it, or None.
+
+    The installer makes it 0640 root:<the service's group>: the daemon reads it through
+    that group, so group access by a group the daemon runs in is how it should be.
+    """
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & stat.S_IRWXO:
+        return f"is readable by others (mode {mode:o}); chmod o-rwx it"
+    if mode & stat.S_IRWXG and info.st_gid not in own_groups:
+        return (
+            f"is readable by group {_group_name(info.st_gid)}, which this daemon does not run"
+            f" in (mode {mode:o}); chgrp it to the service's group, or chmod 600 it"
+        )
+    return None
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 from link_helpers import link_config, make_token, rest
@@ -66,7 +67,45 @@ def test_token_file_wins_and_falls_back_to_the_inline_token(tmp_path, caplog):
     source = TokenSource(path, inline)
     assert source.read().user_id == 1  # no file yet
     path.write_text(from_file + "\n")
-    path.chmod(0o640)
+    path.chmod(0o600)
     assert source.read().user_id == 2
+
+
+def mode_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "the token file" in r.getMessage()]
+
+
+def test_a_world_readable_token_is_warned_about_once(tmp_path, caplog):
+    path = tmp_path / "token"
+    path.write_text(make_token(2))
+    path.chmod(0o644)
+    source = TokenSource(path, "")
+    assert source.read().user_id == 2  # still used: the warning is advice, not a refusal
     source.read()
-    assert sum("readable by others" in r.getMessage() for r in caplog.records) == 1
+    assert len(mode_warnings(caplog)) == 1
+    assert "readable by others (mode 644); chmod o-rwx it" in mode_warnings(caplog)[0]
+
+
+def test_group_read_by_the_daemons_own_group_is_how_the_installer_wants_it(tmp_path, caplog):
+    """0640 root:<service group>, as scripts/install makes it: the daemon reads it
+    through its group, so there is nothing to warn about."""
+    path = tmp_path / "token"
+    path.write_text(make_token(2))
+    path.chmod(0o640)
+    os.chown(path, -1, os.getegid())
+    assert TokenSource(path, "").read().user_id == 2
+    assert mode_warnings(caplog) == []
+
+
+def test_group_read_by_a_group_the_daemon_is_not_in_is_warned_about(tmp_path, caplog):
+    foreign = next(gid for gid in range(65534, 0, -1) if gid not in {os.getegid(), *os.getgroups()})
+    path = tmp_path / "token"
+    path.write_text(make_token(2))
+    path.chmod(0o640)
+    try:
+        os.chown(path, -1, foreign)
+    except PermissionError:
+        pytest.skip("giving a file to another group takes root")
+    assert TokenSource(path, "").read().user_id == 2
+    (warning,) = mode_warnings(caplog)
+    assert "which this daemon does not run in (mode 640)" in warning

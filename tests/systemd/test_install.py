@@ -3,14 +3,17 @@ second run changes nothing. The live-system commands are only printed there."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 import subprocess
 from pathlib import Path
 
 import pytest
+from support import sign_token
 
 from headunit.config import load
+from headunit.link.token import TokenSource
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL = REPO / "scripts" / "install"
@@ -58,6 +61,19 @@ def test_system_mode_stages_everything(tmp_path: Path) -> None:
     # Nothing on the live system was touched; the commands are listed instead.
     assert "would run: systemctl enable headunit.service" in out
     assert "would run: chown root:headunit /etc/headunit/token" in out
+
+
+@pytest.mark.skipif(shutil.which("systemd-sysusers") is None, reason="apt-get install systemd")
+def test_the_daemon_does_not_warn_about_the_token_the_installer_made(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    install(tmp_path / "root")
+    token = tmp_path / "root/etc/headunit/token"
+    token.write_text(sign_token({"userId": 7}))
+    # What `chown root:headunit` does on the car, for a daemon that runs in this group.
+    os.chown(token, -1, os.getegid())
+    assert TokenSource(token, "").read().user_id == 7
+    assert not [r for r in caplog.records if "token file" in r.getMessage()]
 
 
 @pytest.mark.skipif(shutil.which("systemd-sysusers") is None, reason="apt-get install systemd")
