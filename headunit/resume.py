@@ -8,7 +8,7 @@ and what `media.paths` holds now (a USB stick may have changed while the car was
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from headunit.media import is_stream
@@ -34,13 +34,18 @@ class ResumeState:
     shuffle: bool = False
     loop: LoopMode = LoopMode.NONE
     paused: bool = False
-    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def current_index(self) -> int | None:
+        """The index in `uris` of the entry that was playing."""
+        if self.position_in_order is None:
+            return None
+        return self.order[self.position_in_order]
 
     @property
     def current_uri(self) -> str | None:
-        if self.position_in_order is None:
-            return None
-        return self.uris[self.order[self.position_in_order]]
+        index = self.current_index
+        return None if index is None else self.uris[index]
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,6 @@ class Plan:
     queue: Queue
     position: float
     volume: float | None  # None: keep the player's default
-    shuffle: bool
     loop: LoopMode
     paused: bool
 
@@ -61,10 +65,11 @@ def available(uri: str) -> bool:
 def plan(saved: ResumeState | None, scanned: list[str], mode: str) -> Plan:
     """`mode` is player.resume: play, pause, or off. Raises StaleState when the saved
     current entry is gone (the caller sets the file aside and calls again with None)."""
-    if saved is None or mode == "off" or saved.current_uri is None:
+    index = None if saved is None or mode == "off" else saved.current_index
+    if saved is None or index is None:
         volume = saved.volume if saved is not None else None
-        return Plan(Queue(scanned), 0.0, volume, False, LoopMode.NONE, paused=False)
-    current = saved.current_uri
+        return Plan(Queue(scanned), 0.0, volume, LoopMode.NONE, paused=False)
+    current = saved.uris[index]
     if not available(current):
         raise StaleState(f"the track it was playing, {current}, is gone")
     kept = [i for i, uri in enumerate(saved.uris) if available(uri)]
@@ -74,12 +79,11 @@ def plan(saved: ResumeState | None, scanned: list[str], mode: str) -> Plan:
     renumber = {old: new for new, old in enumerate(kept)}
     order = [renumber[i] for i in saved.order if i in renumber]
     order += range(len(kept), len(kept) + len(added))
-    queue.restore(order, order.index(renumber[saved.order[saved.position_in_order]]), saved.shuffle)
+    queue.restore(order, order.index(renumber[index]), saved.shuffle)
     return Plan(
         queue,
         max(0.0, saved.position),
         saved.volume,
-        saved.shuffle,
         saved.loop,
         paused=mode == "pause",
     )

@@ -121,7 +121,7 @@ def test_resume_continues_the_saved_track_and_appends_new_media(tmp_path: Path) 
     assert result.position == 33.0
     assert result.queue.uris == [a, b, c, new]
     assert result.queue.order == [2, 0, 1, 3]
-    assert (result.shuffle, result.loop, result.paused) == (True, LoopMode.TRACK, False)
+    assert (result.queue.shuffled, result.loop, result.paused) == (True, LoopMode.TRACK, False)
     assert plan(state, [a, b, c], "pause").paused
 
 
