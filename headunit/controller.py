@@ -94,6 +94,10 @@ class Controller:
     def state(self) -> PlayerState:
         return self._state
 
+    @property
+    def target(self) -> Target:
+        return self._target
+
     def position(self) -> float:
         return self._target.position()
 

@@ -10,7 +10,6 @@ the music.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import signal
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING
 from headunit import keys, logs, media, resume, systemd
 from headunit.component import Component, Context
 from headunit.config import Config, ConfigError, PlayerConfig, resolve
-from headunit.controller import Controller
+from headunit.controller import Controller, Target
 from headunit.hotplug import MediaWatch
 from headunit.mpris import server as mpris_server
 from headunit.player import Player
@@ -161,19 +160,14 @@ class Components:
             await self.start(changed)
 
 
-def _select_role(
-    config: Config, parts: tuple[Part, ...]
-) -> tuple[RemoteMirror | None, tuple[Part, ...]]:
-    """The remote role (backend.role = "remote"): the target is a mirror of the phone,
-    built before the controller, and the link is created around it. A role change
-    takes a restart (a reload keeps the running role)."""
-    if config.backend.role != "remote" or not config.backend.url:
-        return None, parts
+def remote_target(config: Config) -> RemoteMirror | None:
+    """The phone's mirror in the remote role, else None (the car plays). Asked of the
+    link only when there is a backend, for the same 25 MiB as `create_link`."""
+    if not config.backend.url:
+        return None
     from headunit import link
 
-    mirror = link.build_remote(config)
-    create = functools.partial(link.create, mirror=mirror)
-    return mirror, tuple(replace(p, create=create) if p.name == "link" else p for p in parts)
+    return link.remote_target(config)
 
 
 async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
@@ -181,9 +175,11 @@ async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     store = Store(config.state.dir)
-    mirror, parts = _select_role(config, parts)
-    player = await build_player(config, store) if mirror is None else None
-    controller = Controller(mirror if player is None else player)
+    player: Player | None = None
+    target: Target | None = remote_target(config)
+    if target is None:
+        target = player = await build_player(config, store)
+    controller = Controller(target)
     store_sink = None
     if player is not None:  # the remote role plays nothing, so it has nothing to resume
         store_sink = StoreSink(store, player.resume_snapshot, config.state.save_seconds)

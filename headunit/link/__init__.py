@@ -4,7 +4,7 @@
 Player role: the car's state goes out (`Publisher`), commands come in (`CommandReceiver`),
 the phone page's Up next, library and cover art go out (`Browse`, `ArtUploader`), and
 optionally the car continues what another client starts (`Follower`). Remote role:
-`build_remote()` makes the controller's target before the controller exists; the link
+`remote_target()` makes the controller's target before the controller exists; the link
 then feeds it the active client's state and carries its commands out.
 """
 
@@ -28,18 +28,25 @@ from headunit.link.token import TokenSource
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Link", "RemoteMirror", "build_remote", "create", "describe", "read_status"]
+__all__ = ["Link", "RemoteMirror", "create", "describe", "read_status", "remote_target"]
 
 
-def build_remote(config: Config) -> RemoteMirror:
-    """The remote role's target, for `Controller(...)`; pass it on to `create`."""
+def remote_target(config: Config) -> RemoteMirror | None:
+    """The controller's target in the remote role (`backend.role = "remote"`); None in
+    the player role, where the car plays itself."""
+    if config.backend.role != "remote" or not config.backend.url:
+        return None
     return RemoteMirror()
 
 
-def create(context: Context, mirror: RemoteMirror | None = None) -> Link | None:
+def create(context: Context) -> Link | None:
+    """The link, in the role of the controller's target: a remote mirror makes the car
+    a remote, anything else a player. A reload keeps the running role, as the target
+    lives as long as the daemon."""
     if not context.config.backend.url:
         return None
-    return Link(context, mirror)
+    target = context.controller.target
+    return Link(context, target if isinstance(target, RemoteMirror) else None)
 
 
 def _tokens(config: BackendConfig) -> TokenSource:

@@ -15,7 +15,6 @@ from support import BackendProcess, free_port
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, Running, serve
 from headunit.config import Config
-from headunit.link import RemoteMirror
 
 TEARDOWN = 5.0  # seconds; the daemon gives all its components 1.5 s to stop
 
@@ -36,8 +35,8 @@ def token_file(tmp_path: Path) -> Path:
 async def make_car() -> AsyncIterator[Callable[..., Any]]:
     cars: list[Car] = []
 
-    async def start(config: Config, mirror: RemoteMirror | None = None) -> Car:
-        car = Car(config, mirror)
+    async def start(config: Config) -> Car:
+        car = Car(config)
         await car.link.start()
         cars.append(car)
         return car

@@ -14,7 +14,7 @@ import socketio
 from headunit.component import Context
 from headunit.config import Config, parse
 from headunit.controller import Controller, SnapshotTarget
-from headunit.link import Link, RemoteMirror
+from headunit.link import create, remote_target
 from headunit.model import Command, CommandError, CommandName, MediaRef
 from headunit.state import PlayerState, Status, Track
 
@@ -108,12 +108,13 @@ def write_token(path: Path, token: str) -> Path:
 class Car:
     """A Link (the unit under test) around a controller, started and stopped for a test."""
 
-    def __init__(self, config: Config, mirror: RemoteMirror | None = None) -> None:
+    def __init__(self, config: Config) -> None:
         self.player = FakePlayer()
-        self.target = mirror if mirror is not None else self.player
+        self.target = remote_target(config) or self.player
         self.controller = Controller(self.target)
-        context = Context(self.controller, config, lambda: None)
-        self.link = Link(context, mirror)
+        link = create(Context(self.controller, config, lambda: None))
+        assert link is not None, "a car under test has a backend url"
+        self.link = link
 
     @property
     def supervisor(self) -> Any:

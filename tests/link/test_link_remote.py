@@ -6,12 +6,30 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from link_helpers import link_config
+from link_helpers import FakePlayer, link_config
 from support import async_wait_for
 
-from headunit.link import build_remote
+from headunit.component import Context
+from headunit.controller import Controller
+from headunit.link import RemoteMirror, create, remote_target
 from headunit.model import Command, CommandError, CommandName, LoopMode
 from headunit.state import Status
+
+
+async def test_the_link_takes_the_role_of_the_target_the_daemon_runs(tmp_path):
+    remote = link_config("http://127.0.0.1:9", tmp_path / "token", role="remote")
+    player = link_config("http://127.0.0.1:9", tmp_path / "token", role="player")
+    mirror = remote_target(remote)
+    assert isinstance(mirror, RemoteMirror)
+    assert remote_target(player) is None
+    assert remote_target(link_config("", tmp_path / "token", role="remote")) is None
+
+    def role(target, config):
+        return create(Context(Controller(target), config, lambda: None)).role
+
+    assert (role(mirror, remote), role(FakePlayer(), player)) == ("remote", "player")
+    # A reload to the other role keeps the running one: the target outlives the link.
+    assert (role(mirror, player), role(FakePlayer(), remote)) == ("remote", "player")
 
 
 def phone_state(**fields):
@@ -47,7 +65,7 @@ class Seen:
 @pytest.fixture
 async def remote_car(backend, token_file, make_car):
     config = link_config(backend.url, token_file, role="remote")
-    car = await make_car(config, mirror=build_remote(config))
+    car = await make_car(config)
     await async_wait_for(lambda: car.supervisor.connected)
     car.seen = Seen()
     car.controller.subscribe(car.seen)
