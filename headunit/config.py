@@ -63,7 +63,7 @@ def choice(*options: str) -> Checker:
     def check(value: Any) -> str:
         if value not in options:
             raise _Bad(f"expected one of {', '.join(options)}, got {_describe(value)}")
-        return value
+        return str(value)
 
     return check
 

@@ -81,7 +81,7 @@ class Remote:
         preferred = f"org.mpris.MediaPlayer2.{player_name}"
         (names,) = await self.bus_call("ListNames", "", [])
         pattern = re.compile(re.escape(preferred) + r"(\.instance\d+)?")
-        found = sorted((n for n in names if pattern.fullmatch(n)), key=len)
+        found: list[str] = sorted((n for n in names if pattern.fullmatch(n)), key=len)
         if not found:
             raise CtlError(
                 f"no headunit daemon is running ({preferred} is not on the bus)", EX_UNAVAILABLE
@@ -89,7 +89,7 @@ class Remote:
         return found[0]
 
     async def _call(
-        self, dest: str, path: str, interface: str, member: str, signature: str, body: list
+        self, dest: str, path: str, interface: str, member: str, signature: str, body: list[Any]
     ) -> list[Any]:
         reply = await self.bus.call(
             Message(
@@ -109,7 +109,7 @@ class Remote:
             raise CtlError(f"the daemon refused: {text}")
         return reply.body
 
-    async def bus_call(self, member: str, signature: str, body: list) -> list[Any]:
+    async def bus_call(self, member: str, signature: str, body: list[Any]) -> list[Any]:
         """A call to the bus daemon itself (ListNames, AddMatch...)."""
         return await self._call(BUS, "/org/freedesktop/DBus", BUS, member, signature, body)
 
@@ -120,7 +120,7 @@ class Remote:
 
     async def properties(self) -> dict[str, Any]:
         (values,) = await self._call(self.name, OBJECT_PATH, PROPERTIES, "GetAll", "s", [PLAYER])
-        return unwrap(values)
+        return {name: unwrap(value) for name, value in values.items()}
 
     async def set(self, prop: str, signature: str, value: Any) -> None:
         body = [PLAYER, prop, Variant(signature, value)]
@@ -420,7 +420,7 @@ async def _session(bus: str, name: str, action: Action, args: argparse.Namespace
         remote.bus.disconnect()
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the control verbs to the `headunit` command line."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="PATH", help="config file: which bus and name")
@@ -456,7 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="headunit")
     register(parser.add_subparsers(dest="verb", required=True))
     args = parser.parse_args(argv)
-    return args.func(args)
+    code: int = args.func(args)
+    return code
 
 
 if __name__ == "__main__":

@@ -229,7 +229,7 @@ class _SkipCounter(logging.Handler):
             self.count += 1
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser("demo", help="play generated tracks: a first run, no setup")
     p.add_argument("--seconds", type=float, default=8.0, help="length of each track")
     p.add_argument("--audio-output", default="auto", help='mpv ao ("null" for silence)')

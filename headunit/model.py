@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 MediaType = Literal["music", "video"]
 
@@ -66,6 +66,12 @@ class Command:
     def __post_init__(self) -> None:
         _check_value(self.name, self.value)
 
+    def number(self) -> float:
+        """The value of seek, seek_by and volume: a finite number, checked when built."""
+        if not is_number(self.value):
+            raise CommandError(f"{self.name} carries no number")
+        return float(self.value)
+
     def to_wire(self) -> dict[str, Any]:
         """The `carplay_command` payload; only the five wire commands have one."""
         if self.name not in WIRE_COMMANDS:
@@ -76,7 +82,7 @@ class Command:
         return payload
 
 
-def is_number(value: object) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
     """A JSON number that fits a float (an int beyond float range is refused, not a crash)."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         return False
@@ -88,18 +94,18 @@ def is_number(value: object) -> bool:
 
 def whole_number(value: object) -> int | None:
     """`value` as an int when it is a whole JSON number (a userId claim), else None."""
-    if not is_number(value) or int(value) != value:  # type: ignore[call-overload]
+    if not is_number(value) or int(value) != value:
         return None
-    return int(value)  # type: ignore[call-overload]
+    return int(value)
 
 
 def _check_value(name: CommandName, value: object) -> None:
     if name in (CommandName.SEEK, CommandName.SEEK_BY, CommandName.VOLUME):
         if not is_number(value):
             raise CommandError(f"{name} needs a finite number, got {_short(value)}")
-        if name is CommandName.SEEK and value < 0:  # type: ignore[operator]
+        if name is CommandName.SEEK and value < 0:
             raise CommandError(f"seek needs a position >= 0, got {_short(value)}")
-        if name is CommandName.VOLUME and not 0 <= value <= 100:  # type: ignore[operator]
+        if name is CommandName.VOLUME and not 0 <= value <= 100:
             raise CommandError(f"volume needs a percentage 0..100, got {_short(value)}")
     elif name is CommandName.SHUFFLE:
         if not isinstance(value, bool):
@@ -199,7 +205,7 @@ def parse_playback_state(payload: object) -> PlaybackState:
     times = {}
     for key in ("currentTime", "duration"):
         value = payload.get(key)
-        if not is_number(value) or value < 0:  # type: ignore[operator]
+        if not is_number(value) or value < 0:
             raise CommandError(f"{key} must be a finite number >= 0, got {_short(value)}")
         times[key] = float(value)
     media_id = payload.get("mediaId")
@@ -220,8 +226,8 @@ def parse_playback_state(payload: object) -> PlaybackState:
         isPlaying=is_playing,
         currentTime=times["currentTime"],
         duration=times["duration"],
-        mediaId=None if media_id is None else int(media_id),  # type: ignore[arg-type]
-        mediaType=media_type,  # type: ignore[arg-type]
+        mediaId=None if media_id is None else int(media_id),
+        mediaType=media_type,
         extra={k: v for k, v in payload.items() if k not in known},
         **texts,
     )

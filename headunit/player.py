@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import mpv
 
@@ -140,14 +140,14 @@ class Player(SnapshotTarget):
     async def start(self) -> None:
         """Start mpv and apply the resume plan: volume cap, shuffle, loop, track, position."""
         self._loop = asyncio.get_running_loop()
-        self._mpv = await asyncio.to_thread(self._create_mpv)
+        self._mpv = player = await asyncio.to_thread(self._create_mpv)
         plan = self._plan
         # Not self._volume: mpv's observer may already have reported its default there.
         wanted = plan.volume if plan.volume is not None else 100.0
         self._volume = min(wanted, float(self._config.startup_volume_max))
-        self._mpv["volume"] = self._volume
+        player["volume"] = self._volume
         self._set_loop(plan.loop)
-        self._mpv["pause"] = plan.paused
+        player["pause"] = plan.paused
         self._publish()
         current = self._queue.current
         if current is not None:
@@ -371,7 +371,9 @@ class Player(SnapshotTarget):
                 return "video"
         return "music"
 
-    def _publish(self, track: Track | bool | None = False, position: float | None = None) -> None:
+    def _publish(
+        self, track: Track | Literal[False] | None = False, position: float | None = None
+    ) -> None:
         """Build a fresh snapshot and hand it to the controller."""
         if track is False:
             track = self._state.track if self._loaded is not None else None
@@ -382,7 +384,7 @@ class Player(SnapshotTarget):
         self._report(
             PlayerState(
                 status=self._status(),
-                track=track,  # type: ignore[arg-type]
+                track=track,
                 position=self.position() if position is None else position,
                 clock=time.monotonic(),
                 volume=self._volume,
@@ -518,10 +520,10 @@ class Player(SnapshotTarget):
             await self._advance(-1, user=True)
 
     async def _seek(self, command: Command) -> None:
-        await self._seek_or_skip(float(command.value))  # type: ignore[arg-type]
+        await self._seek_or_skip(command.number())
 
     async def _seek_by(self, command: Command) -> None:
-        await self._seek_or_skip(self.position() + float(command.value))  # type: ignore[arg-type]
+        await self._seek_or_skip(self.position() + command.number())
 
     async def _seek_or_skip(self, target: float) -> None:
         if self._loaded is None or not self._state.can_seek:
@@ -547,7 +549,7 @@ class Player(SnapshotTarget):
             raise CommandError(f"mpv refused the seek: {exc.args[0]}") from None
 
     async def _set_volume_cmd(self, command: Command) -> None:
-        self._set_volume(float(command.value))  # type: ignore[arg-type]
+        self._set_volume(command.number())
 
     def _set_volume(self, percent: float) -> None:
         assert self._mpv is not None
@@ -561,7 +563,7 @@ class Player(SnapshotTarget):
         self._spawn(self._prefetch_neighbours())
 
     async def _loop_cmd(self, command: Command) -> None:
-        self._set_loop(LoopMode(command.value))
+        self._set_loop(LoopMode(str(command.value)))
         self._publish()
         self._spawn(self._prefetch_neighbours())
 

@@ -7,6 +7,8 @@ Read before the file is loaded into mpv, so a skip can announce the new track at
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 import mutagen
 
@@ -17,7 +19,13 @@ from headunit.state import TrackInfo
 log = logging.getLogger(__name__)
 
 
-def _number(values: list[str] | None) -> int | None:
+class Tags(Protocol):
+    """mutagen's easy tags (EasyID3, VComment, EasyMP4...): each key holds a list."""
+
+    def __getitem__(self, key: str, /) -> Iterable[object]: ...
+
+
+def _number(values: Sequence[str]) -> int | None:
     """'3', '3/12' or ' 03 ' -> 3; anything else -> None."""
     if not values:
         return None
@@ -25,15 +33,15 @@ def _number(values: list[str] | None) -> int | None:
     return int(head) if head.isdigit() and int(head) < 2**31 else None
 
 
-def _texts(tags: object, key: str) -> tuple[str, ...]:
+def _texts(tags: Tags, key: str) -> tuple[str, ...]:
     try:
-        values = tags[key]  # type: ignore[index]
+        values = tags[key]
     except (KeyError, ValueError, TypeError):
         return ()
     return tuple(str(v) for v in values if str(v).strip())
 
 
-def _first(tags: object, key: str) -> str | None:
+def _first(tags: Tags, key: str) -> str | None:
     values = _texts(tags, key)
     return values[0] if values else None
 
@@ -53,15 +61,15 @@ def describe(uri: str, title: str | None = None) -> TrackInfo:
     if audio is None:
         return fallback
     length = getattr(audio.info, "length", None)
-    tags = audio.tags if audio.tags is not None else {}
+    tags: Tags = audio.tags if audio.tags is not None else {}
     return TrackInfo(
         title=_first(tags, "title") or fallback.title,
         artist=_texts(tags, "artist"),
         album=_first(tags, "album"),
         album_artist=_texts(tags, "albumartist"),
         genre=_texts(tags, "genre"),
-        track_number=_number(_texts(tags, "tracknumber")),  # type: ignore[arg-type]
-        disc_number=_number(_texts(tags, "discnumber")),  # type: ignore[arg-type]
+        track_number=_number(_texts(tags, "tracknumber")),
+        disc_number=_number(_texts(tags, "discnumber")),
         duration=float(length) if length and length > 0 else None,
         media_type=media_type,
     )

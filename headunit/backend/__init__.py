@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["register", "run_backend", "run_token"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     backend = subparsers.add_parser(
         "backend", help="run the reference backend (Socket.IO + REST) for self-hosting"
     )

@@ -100,7 +100,7 @@ class RemoteMirror(SnapshotTarget):
             playing = self._state.status is Status.PLAYING
             command = Command(CommandName.PAUSE if playing else CommandName.PLAY)
         elif name is CommandName.SEEK_BY:
-            target = max(0.0, self.position() + float(command.value))  # type: ignore[arg-type]
+            target = max(0.0, self.position() + command.number())
             command = Command(CommandName.SEEK, target)
         try:
             return command.to_wire()

@@ -67,9 +67,10 @@ def _write_atomically(path: Path, data: dict[str, Any]) -> None:
 def read_status(state_dir: Path) -> dict[str, Any] | None:
     """The daemon's last written link status, or None when there is no link running."""
     try:
-        return json.loads(status_path(state_dir).read_text())
+        status = json.loads(status_path(state_dir).read_text())
     except (OSError, ValueError):
         return None
+    return status if isinstance(status, dict) else None
 
 
 def describe(status: dict[str, Any]) -> list[str]:

@@ -43,7 +43,7 @@ class Outcome(enum.Enum):
 
 def backoff_delay(attempt: int, low: float, high: float, rand: Callable[[], float]) -> float:
     """Full jitter: uniform in [0, min(high, low * 2**attempt)], so a fleet spreads out."""
-    return rand() * min(high, low * 2 ** min(attempt, 32))
+    return rand() * min(high, low * 2.0 ** min(attempt, 32))
 
 
 def _message(data: object) -> str:
