@@ -15,8 +15,8 @@ import enum
 import logging
 import random
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import aiohttp
 import socketio
@@ -52,6 +52,26 @@ def _message(data: object) -> str:
     return str(data)[:200]
 
 
+class SessionHost(Protocol):
+    """What a session tells the supervisor; all a session knows about it."""
+
+    def report(self, outcome: Outcome, message: str) -> None:
+        """Why we are not connected (logged once per outage)."""
+
+    def warn_once(self, message: str) -> None: ...
+
+    def opened(self, session: _Session) -> None:
+        """The session is connected: emit through it, tell the listeners."""
+
+    def closed(self) -> None:
+        """The connected session is gone, whatever comes next."""
+
+    def ended(self, reason: str) -> None:
+        """A real session ended without a refusal: the next outage is news again."""
+
+    def measured(self, round_trip: float) -> None: ...
+
+
 class Supervisor(Background):
     task_name = "backend-link"
 
@@ -69,7 +89,7 @@ class Supervisor(Background):
         self._connect_callbacks: list[Callable[[], None]] = []
         self._disconnect_callbacks: list[Callable[[], None]] = []
         self._problem_callbacks: list[Callable[[], None]] = []
-        self._client: socketio.AsyncClient | None = None
+        self._session: _Session | None = None  # the connected one
         self._reported: set[str] = set()
         self.token: Token | None = None
         self.rtt: float | None = None  # seconds, from the last ping/pong
@@ -94,19 +114,12 @@ class Supervisor(Background):
 
     @property
     def connected(self) -> bool:
-        return self._client is not None and self._client.connected
+        return self._session is not None and self._session.connected
 
     async def emit(self, event: str, data: Any = None) -> bool:
         """Send now if connected; False when offline (nothing is queued here)."""
-        client = self._client
-        if client is None or not client.connected:
-            return False
-        try:
-            await client.emit(event, data)
-        except (socketio.exceptions.SocketIOError, ConnectionError, aiohttp.ClientError) as exc:
-            log.debug("emit %s failed: %s", event, exc)
-            return False
-        return True
+        session = self._session
+        return session is not None and await session.emit(event, data)
 
     def status(self) -> dict[str, Any]:
         return {
@@ -117,6 +130,39 @@ class Supervisor(Background):
             "round_trip_ms": None if self.rtt is None else round(self.rtt * 1000, 1),
             "problem": None if self.connected else self.problem,
         }
+
+    # -- SessionHost ----------------------------------------------------------------------
+    def report(self, outcome: Outcome, message: str) -> None:
+        """Log each distinct problem once per outage, not once per attempt."""
+        if message != self.problem:
+            self.problem = message
+            for callback in tuple(self._problem_callbacks):
+                callback()
+        self.warn_once(f"backend {outcome.value}: {message}")
+
+    def warn_once(self, message: str) -> None:
+        if message not in self._reported:
+            self._reported.add(message)
+            log.warning("%s", message)
+
+    def opened(self, session: _Session) -> None:
+        self._session = session
+        self.connected_since = time.time()
+        self.sessions += 1
+        for callback in tuple(self._connect_callbacks):
+            callback()
+
+    def closed(self) -> None:
+        self._session = None
+        for callback in tuple(self._disconnect_callbacks):
+            callback()
+
+    def ended(self, reason: str) -> None:
+        self.problem = f"disconnected ({reason})"
+        self._reported.clear()
+
+    def measured(self, round_trip: float) -> None:
+        self.rtt = round_trip
 
     # -- lifecycle ----------------------------------------------------------------------
     async def _run(self) -> None:
@@ -154,45 +200,36 @@ class Supervisor(Background):
                 log.info("the token file changed; connecting again")
                 return
 
-    def _report(self, outcome: Outcome, message: str) -> None:
-        """Log each distinct problem once per outage, not once per attempt."""
-        if message != self.problem:
-            self.problem = message
-            for callback in tuple(self._problem_callbacks):
-                callback()
-        self._warn_once(f"backend {outcome.value}: {message}")
-
-    def _warn_once(self, message: str) -> None:
-        if message not in self._reported:
-            self._reported.add(message)
-            log.warning("%s", message)
-
-    # -- one session --------------------------------------------------------------------
     async def _attempt(self) -> tuple[Outcome, float]:
         try:
             token = self._tokens.read()
         except TokenProblem as exc:
-            self._report(Outcome.NO_TOKEN, str(exc))
+            self.report(Outcome.NO_TOKEN, str(exc))
             return Outcome.NO_TOKEN, 0.0
         if token.expired():
             expiry = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(token.expires))
-            self._report(
+            self.report(
                 Outcome.NO_TOKEN,
                 f"the token expired at {expiry}; put a new one in {self._tokens.describe()}",
             )
             return Outcome.NO_TOKEN, 0.0
         self.token = token
-        session = _Session(self, token)
-        return await session.run()
+        return await _Session(self._config, token, self._handlers, self).run()
 
 
 class _Session:
     """One client from connect to disconnect; the supervisor decides what comes next."""
 
-    def __init__(self, supervisor: Supervisor, token: Token) -> None:
-        self._sup = supervisor
-        self._config = supervisor._config
+    def __init__(
+        self,
+        config: BackendConfig,
+        token: Token,
+        handlers: Mapping[str, Callable[[Any], None]],
+        host: SessionHost,
+    ) -> None:
+        self._config = config
         self._token = token
+        self._host = host
         self._client = socketio.AsyncClient(
             reconnection=False, handle_sigint=False, logger=False, engineio_logger=False
         )
@@ -201,16 +238,24 @@ class _Session:
         self._refusal: str | None = None
         self._last_error: tuple[float, str] | None = None
         self._end_reason = "server disconnect"
-        self._register()
+        for event, handler in handlers.items():
+            self._client.on(event, handler)
+        self._client.on("connect_error", self._on_connect_error)
+        self._client.on("disconnect", self._on_disconnect)
+        self._client.on("error", self._on_error)
+        self._client.on("pong", self._on_pong)
 
-    def _register(self) -> None:
-        client = self._client
-        for event, handler in self._sup._handlers.items():
-            client.on(event, handler)
-        client.on("connect_error", self._on_connect_error)
-        client.on("disconnect", self._on_disconnect)
-        client.on("error", self._on_error)
-        client.on("pong", self._on_pong)
+    @property
+    def connected(self) -> bool:
+        return bool(self._client.connected)
+
+    async def emit(self, event: str, data: Any = None) -> bool:
+        try:
+            await self._client.emit(event, data)
+        except (socketio.exceptions.SocketIOError, ConnectionError, aiohttp.ClientError) as exc:
+            log.debug("emit %s failed: %s", event, exc)
+            return False
+        return True
 
     def _on_connect_error(self, data: object = None) -> None:
         self._refusal = _message(data)
@@ -223,13 +268,12 @@ class _Session:
     def _on_error(self, data: object = None) -> None:
         message = _message(data)
         self._last_error = (time.monotonic(), message)
-        self._sup._warn_once(f"backend error: {message}")
+        self._host.warn_once(f"backend error: {message}")
 
     def _on_pong(self, data: object = None) -> None:
         self._pong.set()
 
     async def run(self) -> tuple[Outcome, float]:
-        sup = self._sup
         timeout = self._config.timeout_seconds
         try:
             await asyncio.wait_for(
@@ -249,38 +293,30 @@ class _Session:
         except (socketio.exceptions.ConnectionError, TimeoutError, OSError, aiohttp.ClientError):
             await self._discard()
             if self._refusal is not None and self._client.failed_namespaces:
-                sup._report(Outcome.REFUSED, f"{self._refusal} (user {self._token.user_id})")
+                self._host.report(Outcome.REFUSED, f"{self._refusal} (user {self._token.user_id})")
                 return Outcome.REFUSED, 0.0
-            sup._report(Outcome.UNREACHABLE, f"cannot connect to {self._config.url}")
+            self._host.report(Outcome.UNREACHABLE, f"cannot connect to {self._config.url}")
             return Outcome.UNREACHABLE, 0.0
         return await self._connected()
 
     async def _connected(self) -> tuple[Outcome, float]:
-        sup = self._sup
         start = time.monotonic()
-        sup._client = self._client
-        sup.connected_since = time.time()
-        sup.sessions += 1
         log.info("connected to %s as user %s", self._config.url, self._token.user_id)
-        for callback in tuple(sup._connect_callbacks):
-            callback()
+        self._host.opened(self)
         pinger = asyncio.create_task(self._ping_loop(), name="backend-ping")
         try:
             await self._ended.wait()
         finally:
             pinger.cancel()
-            sup._client = None
-            for callback in tuple(sup._disconnect_callbacks):
-                callback()
+            self._host.closed()
             await self._discard()
         lasted = time.monotonic() - start
         if self._refused_after_connect():
             message = self._last_error[1] if self._last_error else "refused"
-            sup._report(Outcome.REFUSED, f"{message} (user {self._token.user_id})")
+            self._host.report(Outcome.REFUSED, f"{message} (user {self._token.user_id})")
             return Outcome.REFUSED, lasted
         log.info("disconnected from the backend (%s)", self._end_reason)
-        sup.problem = f"disconnected ({self._end_reason})"
-        sup._reported.clear()  # it was a real session: the next outage is news again
+        self._host.ended(self._end_reason)
         return Outcome.ENDED, lasted
 
     def _refused_after_connect(self) -> bool:
@@ -297,7 +333,7 @@ class _Session:
             await asyncio.sleep(interval)
             self._pong.clear()
             sent = time.monotonic()
-            if not await self._sup.emit("ping"):
+            if not await self.emit("ping"):
                 return
             try:
                 await asyncio.wait_for(self._pong.wait(), self._config.timeout_seconds)
@@ -309,7 +345,7 @@ class _Session:
                 self._end_reason = "no pong"
                 self._ended.set()
                 return
-            self._sup.rtt = time.monotonic() - sent
+            self._host.measured(time.monotonic() - sent)
 
     async def _discard(self) -> None:
         """Drop the client without waiting on the network (a car never waits to stop)."""
