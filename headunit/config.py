@@ -165,18 +165,6 @@ class BackendConfig:
 
 
 @dataclass(frozen=True)
-class ServerConfig:
-    """The reference backend (`headunit backend`)."""
-
-    host: str = setting("127.0.0.1", text)
-    port: int = setting(3000, integer(0, 65535))
-    jwt_secret_file: Path | None = setting("", optional_path)
-    jwt_public_key_file: Path | None = setting("", optional_path)
-    redis_url: str = setting("", text)
-    refusal: str = setting("connect_error", choice("connect_error", "error_event"))
-
-
-@dataclass(frozen=True)
 class KeysConfig:
     devices: tuple[str, ...] = setting([], text_list)
     map: Mapping[str, str] = setting(
@@ -208,7 +196,6 @@ class Config:
     state: StateConfig = field(default_factory=StateConfig)
     mpris: MprisConfig = field(default_factory=MprisConfig)
     backend: BackendConfig = field(default_factory=BackendConfig)
-    server: ServerConfig = field(default_factory=ServerConfig)
     keys: KeysConfig = field(default_factory=KeysConfig)
     log: LogConfig = field(default_factory=LogConfig)
     source: Path | None = None  # the file it came from, if any
@@ -220,13 +207,16 @@ SECTIONS: dict[str, type] = {
     "state": StateConfig,
     "mpris": MprisConfig,
     "backend": BackendConfig,
-    "server": ServerConfig,
     "keys": KeysConfig,
     "log": LogConfig,
 }
+# The reference backend's section (headunit/backend/config.py): one file may serve both
+# programs, as in a demo or a test, so the car leaves it to `headunit backend`.
+OTHER_PROGRAMS = frozenset({"server"})
 
 
-def _section(cls: type, name: str, table: Any) -> Any:
+def section(cls: type, name: str, table: Any) -> Any:
+    """The dataclass `cls` from the TOML table `name`; a ConfigError names a bad key."""
     if not isinstance(table, dict):
         raise ConfigError(f"{name}: expected a table, got {_describe(table)}")
     known = {f.name: f for f in fields(cls)}
@@ -245,9 +235,11 @@ def _section(cls: type, name: str, table: Any) -> Any:
 def parse(document: Mapping[str, Any], source: Path | None = None) -> Config:
     values: dict[str, Any] = {}
     for name, table in document.items():
+        if name in OTHER_PROGRAMS:
+            continue
         if name not in SECTIONS:
             raise ConfigError(f"{name}: unknown section")
-        values[name] = _section(SECTIONS[name], name, table)
+        values[name] = section(SECTIONS[name], name, table)
     config = Config(**values, source=source)
     _check_cross(config)
     return config
@@ -268,17 +260,20 @@ def _check_cross(config: Config) -> None:
         raise ConfigError("backend.media_url: backend.follow needs a URL template with {mediaId}")
 
 
-def load(path_: Path) -> Config:
+def read_toml(path_: Path) -> dict[str, Any]:
     try:
         with path_.open("rb") as f:
-            document = tomllib.load(f)
+            return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"{path_}: no such file") from None
     except OSError as exc:
         raise ConfigError(f"{path_}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path_}: not valid TOML: {exc}") from None
-    return parse(document, source=path_)
+
+
+def load(path_: Path) -> Config:
+    return parse(read_toml(path_), source=path_)
 
 
 def find(explicit: str | None, environ: Mapping[str, str] = os.environ) -> Path | None:

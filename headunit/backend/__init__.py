@@ -9,8 +9,9 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from headunit import config as config_module
 from headunit import logs
+from headunit.backend.config import ServerSettings, resolve
+from headunit.config import EX_CONFIG, ConfigError
 
 if TYPE_CHECKING:
     import socketio
@@ -46,10 +47,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     token.set_defaults(func=run_token)
 
 
-def _config(args: argparse.Namespace) -> config_module.Config | None:
+def _config(args: argparse.Namespace) -> ServerSettings | None:
     try:
-        return config_module.resolve(getattr(args, "config", None))
-    except config_module.ConfigError as exc:
+        return resolve(getattr(args, "config", None))
+    except ConfigError as exc:
         print(f"headunit: {exc}", file=sys.stderr)
         return None
 
@@ -57,16 +58,16 @@ def _config(args: argparse.Namespace) -> config_module.Config | None:
 def run_token(args: argparse.Namespace) -> int:
     config = _config(args)
     if config is None:
-        return config_module.EX_CONFIG
+        return EX_CONFIG
     path = config.server.jwt_secret_file
     if path is None:
         print("headunit: server.jwt_secret_file: needed to mint a token", file=sys.stderr)
-        return config_module.EX_CONFIG
+        return EX_CONFIG
     try:
         secret = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         print(f"headunit: server.jwt_secret_file: {path}: {exc.strerror}", file=sys.stderr)
-        return config_module.EX_CONFIG
+        return EX_CONFIG
     from headunit.backend.auth import mint
 
     lifetime = args.days * 86400 if args.days > 0 else None
@@ -105,7 +106,7 @@ def _shared(redis_url: str) -> tuple[socketio.AsyncManager | None, UserCache | N
 def run_backend(args: argparse.Namespace) -> int:
     config = _config(args)
     if config is None:
-        return config_module.EX_CONFIG
+        return EX_CONFIG
     from headunit.backend.auth import AuthError, verifier_from
     from headunit.backend.server import Backend
 
@@ -115,7 +116,7 @@ def run_backend(args: argparse.Namespace) -> int:
         backend = Backend(verifier_from(server), server.refusal, manager, cache)
     except AuthError as exc:
         print(f"headunit: {exc}", file=sys.stderr)
-        return config_module.EX_CONFIG
+        return EX_CONFIG
     logs.setup(config.log.level)
     host = args.host or server.host
     port = server.port if args.port is None else args.port

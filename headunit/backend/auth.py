@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jwt
 
-from headunit.config import ServerConfig
+from headunit.backend.config import ServerConfig
 from headunit.model import is_number, whole_number
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import stat
+import subprocess
+import sys
 import time
 
 import jwt
@@ -49,6 +51,40 @@ def test_backend_without_a_key_names_the_keys(tmp_path, capsys):
     args = parse(["backend", "--config", str(config)])
     assert args.func(args) == EX_CONFIG
     assert "server.jwt_secret_file or server.jwt_public_key_file" in capsys.readouterr().err
+
+
+def test_the_backend_reads_its_section_of_a_file_the_car_shares(tmp_path, capsys):
+    secret = tmp_path / "secret"
+    secret.write_text("a-development-secret-of-32-bytes!!\n")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[media]\npaths = ["~/Music"]\n[backend]\nurl = "http://127.0.0.1:3000"\n'
+        f'[server]\njwt_secret_file = "{secret}"\n[log]\nlevel = "warning"\n'
+    )
+    args = parse(["token", "--config", str(config), "--user", "7"])
+    assert args.func(args) == 0
+    token = capsys.readouterr().out.strip()
+    assert jwt.decode(token, "a-development-secret-of-32-bytes!!", algorithms=["HS256"])
+
+
+def test_a_bad_server_key_is_named_and_exits_78(tmp_path, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text('[server]\nport = "http"\n')
+    args = parse(["backend", "--config", str(config)])
+    assert args.func(args) == EX_CONFIG
+    assert 'server.port: expected an integer 0..65535, got "http"' in capsys.readouterr().err
+
+
+def test_the_backend_imports_nothing_of_the_cars_player():
+    code = (
+        "import sys, headunit.backend, headunit.backend.server, headunit.backend.local; "
+        "car = ('mpv', 'headunit.player', 'headunit.daemon'); "
+        "print(sorted(m for m in sys.modules if m in car))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
 
 
 async def test_local_backend_prints_a_curl_that_works(tmp_path):
