@@ -25,6 +25,7 @@ from headunit.mpris import server as mpris_server
 from headunit.player import Player
 from headunit.state import Status
 from headunit.store import Store, StoreSink
+from headunit.tasks import Background
 
 if TYPE_CHECKING:
     from headunit.link import RemoteMirror
@@ -186,14 +187,12 @@ async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
         controller.subscribe(store_sink)
         store_sink.start(playing=controller.state.status is Status.PLAYING)
     components = Components(Context(controller, config, stop.set), parts)
-    reloads: set[asyncio.Task[None]] = set()
+    reloads = Background()
     rescan = Rescan(player) if player is not None else None
     watch = MediaWatch(config.media.paths, rescan) if rescan is not None else None
 
     def on_hup() -> None:
-        task = loop.create_task(_reload(components, player, rescan, watch))
-        reloads.add(task)
-        task.add_done_callback(reloads.discard)
+        reloads.spawn(_reload(components, player, rescan, watch), "reload")
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -206,8 +205,7 @@ async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
         await stop.wait()
         log.info("stopping")
     finally:
-        for task in reloads:
-            task.cancel()
+        await reloads.stop()
         await components.stop()
         if watch is not None:
             await watch.stop()

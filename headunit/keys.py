@@ -16,7 +16,6 @@ whether they send them, so the repeats come from our own clock.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from headunit.component import Context
 from headunit.config import ConfigError, KeysConfig
 from headunit.controller import Controller
 from headunit.model import Command, CommandError, CommandName
+from headunit.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +309,7 @@ class Keys:
         self._config = config
         self._keymap = parse_keymap(config.map, codes)
         self._queue: asyncio.Queue[Command] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = Background()
 
     async def start(self) -> None:
         for path in self._config.devices:
@@ -320,16 +320,11 @@ class Keys:
                 volume=lambda: self._controller.state.volume,
             )
             device = KeyDevice(path, decoder, self._queue.put_nowait, self._opener)
-            self._tasks.append(asyncio.create_task(device.run(), name=f"keys {path}"))
-        self._tasks.append(asyncio.create_task(self._execute(), name="keys commands"))
+            self._tasks.spawn(device.run(), f"keys {path}")
+        self._tasks.spawn(self._execute(), "keys commands")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await self._tasks.stop()
 
     async def _execute(self) -> None:
         while True:

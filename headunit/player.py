@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +35,7 @@ from headunit.playqueue import Entry, Queue
 from headunit.resume import Plan, ResumeState
 from headunit.state import PlayerState, QueueItem, QueueListing, Status, Track, TrackInfo
 from headunit.tags import describe, title_from_name
+from headunit.tasks import Background
 
 log = logging.getLogger(__name__)
 mpv_log = logging.getLogger("headunit.mpv")
@@ -91,6 +92,7 @@ class Player(SnapshotTarget):
         # resumed when the media comes back to a silent car.
         self._held = held
         self._art_dir = art_dir  # where embedded covers are extracted, once each
+        self._tasks = Background(on_done=_log_failure)
         self._queue: Queue = plan.queue
         self._plan = plan
         self._mpv: mpv.MPV | None = None
@@ -174,6 +176,7 @@ class Player(SnapshotTarget):
         return player
 
     async def close(self) -> None:
+        await self._tasks.stop()
         if self._mpv is not None:
             player, self._mpv = self._mpv, None
             await asyncio.to_thread(player.terminate)
@@ -352,9 +355,8 @@ class Player(SnapshotTarget):
             return
         self._publish(track=replace(track, **changes))
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        task.add_done_callback(_log_failure)
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        self._tasks.spawn(coroutine, "player")
 
     # -- state -------------------------------------------------------------------------
 

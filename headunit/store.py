@@ -14,7 +14,6 @@ changes becomes one write.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import math
@@ -28,6 +27,7 @@ from typing import Any
 from headunit.model import LoopMode
 from headunit.resume import VERSION, ResumeState
 from headunit.state import PlayerState, Status
+from headunit.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -202,8 +202,7 @@ class StoreSink:
         self._interval = interval
         self._dirty = asyncio.Event()
         self._playing = False
-        self._writer: asyncio.Task[None] | None = None
-        self._ticker: asyncio.Task[None] | None = None
+        self._loops = Background()
         self._settle: asyncio.TimerHandle | None = None
 
     def start(self, playing: bool) -> None:
@@ -211,8 +210,8 @@ class StoreSink:
         still finds the queue it started."""
         self._playing = playing
         self._dirty.set()
-        self._writer = asyncio.create_task(self._write_loop(), name="store-writer")
-        self._ticker = asyncio.create_task(self._tick_loop(), name="store-ticker")
+        self._loops.spawn(self._write_loop(), "store-writer")
+        self._loops.spawn(self._tick_loop(), "store-ticker")
 
     def state_changed(self, state: PlayerState, changed: frozenset[str]) -> None:
         self._playing = state.status is Status.PLAYING
@@ -247,9 +246,5 @@ class StoreSink:
         """Stop the loops and write the final state."""
         if self._settle is not None:
             self._settle.cancel()
-        for task in (self._ticker, self._writer):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await self._loops.stop()
         await self._write()

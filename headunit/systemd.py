@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from headunit.component import Context
 from headunit.controller import Controller
 from headunit.state import PlayerState, Status
+from headunit.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class SystemdNotify:
         self._notifier = notifier
         self._watchdog = watchdog
         self._status_interval = status_interval
-        self._watchdog_task: asyncio.Task[None] | None = None
+        self._watchdog_task = Background()
         self._status_sent = ""
         self._status_at = -float("inf")  # time.monotonic() of the last STATUS= sent
         self._status_timer: asyncio.TimerHandle | None = None
@@ -135,7 +136,7 @@ class SystemdNotify:
         self._notifier.send("READY=1", f"STATUS={self._status_sent}")
         self._controller.subscribe(self)
         if self._watchdog is not None:
-            self._watchdog_task = asyncio.create_task(self._ping(self._watchdog), name="watchdog")
+            self._watchdog_task.spawn(self._ping(self._watchdog), "watchdog")
         log.debug("told systemd READY=1 (watchdog every %s s)", self._watchdog)
 
     async def stop(self) -> None:
@@ -144,9 +145,7 @@ class SystemdNotify:
         if self._status_timer is not None:
             self._status_timer.cancel()
             self._status_timer = None
-        if self._watchdog_task is not None:
-            self._watchdog_task.cancel()
-            self._watchdog_task = None
+        await self._watchdog_task.stop()
         self._notifier.close()
 
     async def _ping(self, interval: float) -> None:

@@ -21,7 +21,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import engineio.json
@@ -34,6 +34,7 @@ from headunit.backend.art import ArtRoutes
 from headunit.backend.auth import AuthError, Verifier, bearer_user
 from headunit.backend.cache import MemoryCache, UserCache
 from headunit.model import CommandError, parse_command, parse_playback_state
+from headunit.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class Backend:
         self._cache: UserCache = cache if cache is not None else MemoryCache()
         self._seen: dict[int, dict[str, Any]] = {}  # the last state this process received
         self._cars: dict[str, int] = {}  # sid -> userId, of this process's car sockets
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Background()
         self._expiry: dict[str, asyncio.TimerHandle] = {}  # sid -> its token's end
         self.refused = 0  # sockets refused since start (a tight-looping client shows here)
         self.sio = socketio.AsyncServer(
@@ -216,10 +217,8 @@ class Backend:
     async def _on_ping(self, sid: str, data: Any = None) -> None:
         await self.sio.emit("pong", to=sid)
 
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        self._tasks.spawn(coroutine, "backend-emit")
 
     # -- REST ---------------------------------------------------------------------------
     def _rest_user(self, request: web.Request) -> int:

@@ -14,16 +14,16 @@ import logging
 from collections.abc import Callable
 
 from headunit.controller import Controller
-from headunit.link.background import Background
 from headunit.link.supervisor import Supervisor
 from headunit.model import Command, CommandError, parse_command
+from headunit.tasks import Worker
 
 log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 64  # a flood beyond this is dropped, not buffered without bound
 
 
-class CommandReceiver(Background):
+class CommandReceiver(Worker):
     task_name = "backend-commands"
 
     def __init__(self, controller: Controller, supervisor: Supervisor) -> None:

@@ -6,7 +6,6 @@ heartbeat of the same media: a car the user paused is not restarted every few se
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from headunit.controller import Controller
@@ -14,6 +13,7 @@ from headunit.link.peers import Peer, Peers
 from headunit.link.token import TokenProblem, TokenSource
 from headunit.model import Command, CommandError, CommandName, MediaRef
 from headunit.state import Status
+from headunit.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class Follower:
         self._template = media_url
         self._tokens = tokens  # the media host wants the same Bearer token as the socket
         self._seen: dict[str, int | None] = {}  # per client: the media it was playing
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._handoffs = Background()
         peers.listen(self._on_peer)
 
     def _on_peer(self, peer: Peer) -> None:
@@ -39,9 +39,7 @@ class Follower:
             return
         if self._controller.state.status is Status.PLAYING:
             return  # the car is busy: the user chose what it plays
-        task = asyncio.create_task(self._follow(peer), name="backend-handoff")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._handoffs.spawn(self._follow(peer), "backend-handoff")
 
     async def _follow(self, peer: Peer) -> None:
         uri = self._template.replace("{mediaId}", str(peer.state.mediaId))
@@ -67,5 +65,4 @@ class Follower:
             return None  # the supervisor reports the token; the media may be public
 
     async def stop(self) -> None:
-        for task in tuple(self._tasks):
-            task.cancel()
+        await self._handoffs.stop()

@@ -16,10 +16,10 @@ from typing import Any
 
 from headunit import extension
 from headunit.controller import Controller
-from headunit.link.background import Background
 from headunit.link.supervisor import Supervisor
 from headunit.model import PlaybackState
 from headunit.state import PlayerState, Status
+from headunit.tasks import Worker
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def wire_state(state: PlayerState, position: float, user_id: int, device: str) -
     )
 
 
-class Publisher(Background):
+class Publisher(Worker):
     """A StateSink: marks the state dirty; one task sends, so bursts coalesce."""
 
     task_name = "backend-publisher"
@@ -69,7 +69,6 @@ class Publisher(Background):
         self._dirty = asyncio.Event()
         self._force = False
         self._last: dict[str, Any] | None = None
-        self.sent = 0  # updates sent since start (for the benchmark and status)
         supervisor.on_connect(self._resend)
 
     # StateSink ---------------------------------------------------------------------------
@@ -117,5 +116,4 @@ class Publisher(Background):
         if not await self._supervisor.emit("playback_state_update", wire):
             return False
         self._last = key
-        self.sent += 1
         return True

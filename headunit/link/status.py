@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from headunit.tasks import Background
+
 log = logging.getLogger(__name__)
 
 FILENAME = "backend.json"
@@ -31,13 +33,13 @@ class StatusFile:
     def __init__(self, path: Path, snapshot: Callable[[], dict[str, Any]]) -> None:
         self._path = path
         self._snapshot = snapshot
-        self._task: asyncio.Task[None] | None = None
+        self._writer = Background()
         self._last_write = 0.0
 
     def changed(self) -> None:
         """Something worth showing changed; one write covers a burst of changes."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._write_soon(), name="backend-status")
+        if not self._writer.busy():
+            self._writer.spawn(self._write_soon(), "backend-status")
 
     async def _write_soon(self) -> None:
         await asyncio.sleep(max(0.0, self._last_write + _MIN_INTERVAL - time.monotonic()))
@@ -49,10 +51,7 @@ class StatusFile:
             log.debug("cannot write %s: %s", self._path, exc)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._writer.stop()
         with contextlib.suppress(OSError):
             self._path.unlink()  # no daemon, no link: a stale file would mislead
 

@@ -22,8 +22,8 @@ import aiohttp
 import socketio
 
 from headunit.config import BackendConfig
-from headunit.link.background import Background
 from headunit.link.token import Token, TokenProblem, TokenSource
+from headunit.tasks import Worker
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class SessionHost(Protocol):
     def measured(self, round_trip: float) -> None: ...
 
 
-class Supervisor(Background):
+class Supervisor(Worker):
     task_name = "backend-link"
 
     def __init__(

@@ -23,6 +23,7 @@ from headunit.mpris.player import PlayerInterface
 from headunit.mpris.queue import QueueInterface
 from headunit.mpris.root import RootInterface
 from headunit.openuri import OpenPolicy
+from headunit.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class MprisServer:
         self._queue = QueueInterface(self._controller)
         self._frontend = MprisFrontend(self._player, self._controller.state)
         self._bus: MessageBus | None = None
-        self._watch: asyncio.Task[None] | None = None
+        self._watch = Background()
         self.bus_name: str | None = None
 
     async def start(self) -> None:
@@ -61,7 +62,7 @@ class MprisServer:
         except BaseException:
             self._controller.unsubscribe(self._frontend)
             raise
-        self._watch = asyncio.create_task(self._keep_connected(), name="mpris-bus")
+        self._watch.spawn(self._keep_connected(), "mpris-bus")
         log.info("MPRIS: %s on the %s bus", self.bus_name, self._config.bus)
 
     async def _connect(self) -> MessageBus:
@@ -130,11 +131,7 @@ class MprisServer:
 
     async def stop(self) -> None:
         self._controller.unsubscribe(self._frontend)
-        watch, self._watch = self._watch, None
-        if watch is not None:
-            watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watch
+        await self._watch.stop()
         bus, self._bus = self._bus, None
         if bus is not None:
             bus.disconnect()
