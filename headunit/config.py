@@ -40,7 +40,7 @@ def integer(low: int, high: int) -> Checker:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise _Bad(f"expected an integer {low}..{high}, got {_describe(value)}")
-        return value
+        return int(value)
 
     return check
 
