@@ -273,8 +273,23 @@ async def test_can_control_is_true_and_never_signalled(client: MprisClient) -> N
 # Transport ----------------------------------------------------------------------------
 
 
+async def test_previous_does_nothing_when_it_cannot_go_previous(client: MprisClient) -> None:
+    """On the first track without loop, CanGoPrevious is false: Previous must not even
+    restart the track, as it would more than 3 s in."""
+    await pause_at_start(client)
+    assert await client.value("CanGoPrevious") is False
+    await client.ok("Seek", "x", 5_000_000)
+    await client.wait_for(lambda: len(client.seeks()) == 1)
+    await client.ok("Previous")
+    await client.ok("Seek", "x", 1_000_000)  # the marker: a restart would come before it
+    await client.wait_for(lambda: len(client.seeks()) >= 2)
+    await client.settle()
+    first, marker = client.seeks()  # and no Seeked(0) of a restart between them
+    assert marker > first > 4_000_000  # the marker went on from 5 s, not from 0
+    assert await title(client) == "One"
+
+
 async def test_next_and_previous_respect_their_can_flags(client: MprisClient) -> None:
-    assert await client.value("CanGoPrevious") in (True, False)
     await client.ok("Next")
     await client.ok("Next")
     await until(client, "Metadata", lambda m: m["xesam:title"].value == "Three")
