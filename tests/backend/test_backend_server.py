@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import aiohttp
@@ -151,8 +150,15 @@ async def test_rest_control_reaches_every_socket_of_the_user(server, connect):
         lambda: car.got("carplay_command") and web.got("carplay_command"), within=5.0
     )
     assert car.got("carplay_command") == [{"command": "next"}]
-    await asyncio.sleep(0.1)
-    assert other.got("carplay_command") == []
+    # The marker: user 8's own command reaches user 8, and nothing of user 7's before it.
+    await call(
+        "POST",
+        f"{server.url}/api/carplay/control",
+        sign({"userId": 8}),
+        {"command": "pause", "value": None},
+    )
+    await async_wait_for(lambda: other.got("carplay_command"), within=5.0)
+    assert other.got("carplay_command") == [{"command": "pause"}]
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from support import async_wait_for
 
 from headunit import keys
 from headunit.component import Context
@@ -71,8 +72,10 @@ class Plugs:
 
     def __init__(self) -> None:
         self.opened: list[PipeSource] = []
+        self.attempts = 0
 
     def __call__(self, path: str) -> PipeSource:
+        self.attempts += 1
         if not os.path.exists(path):
             raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
         source = PipeSource()
@@ -80,19 +83,18 @@ class Plugs:
         return source
 
     async def wait_open(self, count: int) -> PipeSource:
-        for _ in range(500):
-            if len(self.opened) >= count:
-                return self.opened[count - 1]
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"device not opened {count} times")
+        await async_wait_for(lambda: len(self.opened) >= count, what=f"open #{count}")
+        return self.opened[count - 1]
+
+    async def wait_tried(self) -> None:
+        """Until the device has looked for its path once more (and found it or not)."""
+        tried = self.attempts
+        await async_wait_for(lambda: self.attempts > tried, what="another open attempt")
 
 
 async def wait_for(received: list[Command], count: int) -> list[Command]:
-    for _ in range(500):
-        if len(received) >= count:
-            return received
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"expected {count} commands, got {received}")
+    await async_wait_for(lambda: len(received) >= count, what=f"{count} commands")
+    return received
 
 
 def plug(path: Path, present: bool) -> None:
@@ -145,8 +147,7 @@ async def test_unplugged_device_is_read_again_when_it_returns(
     first = await plugs.wait_open(1)
     plug(device_path, False)
     first.unplug()
-    await asyncio.sleep(0.1)
-    assert len(plugs.opened) == 1  # nothing to open while it is away
+    await plugs.wait_tried()  # it looks for the device while it is away
     plug(device_path, True)
     second = await plugs.wait_open(2)
     second.send(PLAYPAUSE, 1)
@@ -156,8 +157,7 @@ async def test_unplugged_device_is_read_again_when_it_returns(
 async def test_device_absent_at_start_is_picked_up_later(tmp_path: Path) -> None:
     path, plugs, received = tmp_path / "later", Plugs(), []
     async for _ in run_device(path, plugs, received):
-        await asyncio.sleep(0.1)
-        assert plugs.opened == []
+        await plugs.wait_tried()  # it looked, found nothing, and keeps looking
         plug(path, True)
         (await plugs.wait_open(1)).send(PLAYPAUSE, 1)
         assert await wait_for(received, 1) == [Command(CommandName.TOGGLE)]
@@ -171,8 +171,11 @@ async def test_held_key_seeks_without_further_events(device_path: Path) -> None:
         pipe.send(NEXTSONG, 1)
         await wait_for(received, 2)
         pipe.send(NEXTSONG, 0)
-        await asyncio.sleep(0.15)
-        assert set(received) == {Command(CommandName.SEEK_BY, 10.0)}  # no skip after a seek
+        pipe.send(PLAYPAUSE, 1)  # the marker: a skip on release would come before it
+        await async_wait_for(lambda: Command(CommandName.TOGGLE) in received)
+        *held, marker = received
+        assert set(held) == {Command(CommandName.SEEK_BY, 10.0)}  # no skip after a seek
+        assert marker == Command(CommandName.TOGGLE)
 
 
 async def test_unplugged_mid_hold_stops_seeking(device_path: Path) -> None:
@@ -183,10 +186,13 @@ async def test_unplugged_mid_hold_stops_seeking(device_path: Path) -> None:
         await wait_for(received, 1)
         plug(device_path, False)
         pipe.unplug()
-        await asyncio.sleep(0.1)
+        await plugs.wait_tried()  # the unplug is noticed
         count = len(received)
-        await asyncio.sleep(0.2)
-        assert len(received) == count
+        await asyncio.sleep(0.2)  # four seek periods pass
+        plug(device_path, True)
+        (await plugs.wait_open(2)).send(PLAYPAUSE, 1)  # the marker
+        await wait_for(received, count + 1)
+        assert received[count:] == [Command(CommandName.TOGGLE)]
 
 
 class Recorder:

@@ -79,10 +79,12 @@ async def test_phone_sees_changes_but_not_position_alone(backend, token_file, ma
     await car.controller.execute(Command(CommandName.PLAY), "test")
     await async_wait_for(lambda: any(s["isPlaying"] for s in phone.states))
     before = len(phone.states)
-    await asyncio.sleep(0.5)  # the position moves; that alone is not news
-    assert len(phone.states) == before
+    start = car.controller.position()
+    await async_wait_for(lambda: car.controller.position() >= start + 0.5)
+    # The position moved, and that alone is not news: the marker seek is all that follows.
     await car.controller.execute(Command(CommandName.SEEK, 90.0), "test")
     await async_wait_for(lambda: phone.states[-1]["currentTime"] >= 90)
+    assert len(phone.states) == before + 1
 
 
 async def test_heartbeat_while_playing_none_while_paused(backend, token_file, make_car, make_phone):
@@ -97,8 +99,10 @@ async def test_heartbeat_while_playing_none_while_paused(backend, token_file, ma
     await car.controller.execute(Command(CommandName.PAUSE), "test")
     await async_wait_for(lambda: phone.states[-1]["isPlaying"] is False)
     paused = len(phone.states)
-    await asyncio.sleep(1.5)  # three heartbeat periods
-    assert len(phone.states) == paused
+    await asyncio.sleep(1.5)  # three heartbeat periods pass
+    await car.controller.execute(Command(CommandName.SEEK, 90.0), "test")  # the marker
+    await async_wait_for(lambda: phone.states[-1]["currentTime"] >= 90)
+    assert len(phone.states) == paused + 1  # no heartbeat came before it
 
 
 async def test_invalid_commands_are_logged_once_and_dropped(backend, token_file, make_car, caplog):

@@ -3,8 +3,6 @@ and handoff in the player role."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from link_helpers import FakePlayer, link_config
 from support import async_wait_for
@@ -91,8 +89,8 @@ async def test_car_mirrors_the_phone_with_a_moving_position(remote_car, make_pho
         (state.can_play, state.can_pause, state.can_next, state.can_previous, state.can_seek)
     )
     first = car.controller.position()
-    await asyncio.sleep(0.3)
-    assert car.controller.position() > first >= 10.0
+    assert first >= 10.0
+    await async_wait_for(lambda: car.controller.position() > first)  # it runs on
     await phone.sio.emit("playback_state_update", phone_state(isPlaying=False, currentTime=11))
     await async_wait_for(lambda: car.controller.state.status is Status.PAUSED)
     assert not car.seen.seeks  # 10 s + a moment -> 11 s is drift, not a seek
@@ -131,10 +129,12 @@ async def test_car_controls_reach_the_phone_as_wire_commands(remote_car, make_ph
     ):
         with pytest.raises(CommandError, match="not supported in the remote role"):
             await car.controller.execute(unsupported, "mpris")
-    # A command relayed by the backend to the car is not bounced back to the phone.
+    # A command relayed by the backend to the car is not bounced back to the phone: the
+    # car's own next command, sent after it, is the only one that arrives.
     await phone.sio.emit("carplay_command", {"command": "play"})
-    await asyncio.sleep(0.3)
-    assert len(phone.commands) == 4
+    await car.controller.execute(Command(CommandName.NEXT), "mpris")
+    await async_wait_for(lambda: len(phone.commands) > 4)
+    assert phone.commands[4:] == [{"command": "next"}]
 
 
 async def test_remote_without_a_phone_refuses_plainly(remote_car):
@@ -180,9 +180,10 @@ async def test_handoff_continues_what_the_phone_starts(backend, token_file, make
     await car.controller.execute(Command(CommandName.PAUSE), "test")
     for _ in range(3):
         await phone.sio.emit("playback_state_update", phone_state(currentTime=31.0))
-    await asyncio.sleep(0.3)
-    assert car.controller.state.status is Status.PAUSED
-    assert len(car.player.executed) == 3
+    # The marker: another media, which the paused car does take over.
+    await phone.sio.emit("playback_state_update", phone_state(mediaId=6, currentTime=0.0))
+    await async_wait_for(lambda: len(car.player.executed) > 3)
+    assert car.player.executed[3].value.media_id == 6  # nothing came before it
 
 
 async def test_no_handoff_while_the_car_plays(backend, token_file, make_car, make_phone):
@@ -195,5 +196,10 @@ async def test_no_handoff_while_the_car_plays(backend, token_file, make_car, mak
     phone = await make_phone(backend.url)
     await phone.sio.emit("playback_state_update", phone_state())
     await async_wait_for(lambda: bool(car.link.peers.snapshot()))
-    await asyncio.sleep(0.2)
-    assert [c.name for c in car.player.executed] == [CommandName.PLAY]
+    # The marker: paused, the car takes over the phone's next media, and had it taken
+    # over the first one, that would have come before.
+    await car.controller.execute(Command(CommandName.PAUSE), "test")
+    await phone.sio.emit("playback_state_update", phone_state(mediaId=6))
+    await async_wait_for(lambda: CommandName.OPEN in [c.name for c in car.player.executed])
+    opened = [c.value.media_id for c in car.player.executed if c.name is CommandName.OPEN]
+    assert opened == [6]
