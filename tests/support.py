@@ -6,6 +6,7 @@ Shared by every test folder (tests/ is on sys.path through tests/conftest.py).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import shutil
 import signal
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,27 +64,42 @@ def sign_token(claims: Mapping[str, Any], key: Any = TEST_SECRET, algorithm: str
     return jwt.encode(dict(claims), key, algorithm=algorithm)
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
+class _Deadline:
+    """The one polling rule of the tests: a true value ends the wait, and no true value
+    by the deadline fails it, naming what was awaited."""
+
+    def __init__(self, within: float, what: str) -> None:
+        self._end = time.monotonic() + within
+        self._message = f"timed out after {within} s waiting for {what}"
+
+    def poll(self, value: Any) -> Any:
         if value:
             return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        if time.monotonic() > self._end:
+            raise AssertionError(self._message)
+        return None
+
+
+def wait_for(predicate: Callable[[], Any], within: float = 10.0, what: str = "condition") -> Any:
+    """Poll `predicate` until it returns something true, and return that."""
+    deadline = _Deadline(within, what)
+    while not (value := deadline.poll(predicate())):
         time.sleep(0.02)
+    return value
 
 
 async def async_wait_for(
     predicate: Callable[[], Any], within: float = 10.0, what: str = "condition"
 ) -> Any:
-    deadline = time.monotonic() + within
+    """`wait_for` on the event loop; `predicate` may also return an awaitable (a D-Bus
+    read, say), whose result is what counts."""
+    deadline = _Deadline(within, what)
     while True:
         value = predicate()
-        if value:
+        if inspect.isawaitable(value):
+            value = await value
+        if deadline.poll(value):
             return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(0.01)
 
 
@@ -96,6 +113,55 @@ async def playerctl(*args: str, check: bool = True) -> str:
     out, err = await proc.communicate()
     assert proc.returncode == 0 or not check, err.decode()
     return out.decode().strip()
+
+
+class NotifySocket:
+    """The systemd side of sd_notify: an AF_UNIX datagram socket (abstract by default:
+    no path length limit, nothing left on disk). Every datagram read is kept in
+    `received`, as its KEY=value fields."""
+
+    def __init__(self, address: str | None = None) -> None:
+        self.env = address or f"@headunit-test-{uuid.uuid4().hex}"  # $NOTIFY_SOCKET
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind("\0" + self.env[1:] if self.env.startswith("@") else self.env)
+        self.sock.setblocking(False)
+        self.received: list[dict[str, str]] = []
+
+    def messages(self) -> list[dict[str, str]]:
+        """The datagrams that arrived since the last call."""
+        new = []
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except BlockingIOError:
+                break
+            new.append(dict(line.split("=", 1) for line in data.decode().splitlines()))
+        self.received += new
+        return new
+
+    def last(self, key: str) -> str | None:
+        """The value of `key` in the latest datagram that set it."""
+        self.messages()
+        return next((m[key] for m in reversed(self.received) if key in m), None)
+
+    def count(self, key: str) -> int:
+        """How many datagrams received so far set `key`."""
+        self.messages()
+        return sum(key in fields for fields in self.received)
+
+    def wait(self, key: str, value: str | None = None, within: float = 20.0) -> dict[str, str]:
+        """The first datagram from now on that sets `key` (to `value`, when given)."""
+        start = len(self.received)
+
+        def found() -> dict[str, str] | None:
+            self.messages()
+            matches = (m for m in self.received[start:] if key in m)
+            return next((m for m in matches if value in (None, m[key])), None)
+
+        return wait_for(found, within, f"{key}={value or '*'} from sd_notify")
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 class DBusDaemon:
@@ -175,20 +241,20 @@ class DaemonProcess:
         )
         log.close()
         if wait_ready:
-            self.wait_log("ready:", timeout=20)
+            self.wait_log("ready:", within=20)
         return self
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_log(self, text: str, timeout: float = 10.0) -> None:
+    def wait_log(self, text: str, within: float = 10.0) -> None:
         def seen() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None and text not in self.log():
                 raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.log()}")
             return text in self.log()
 
-        wait_for(seen, timeout, f"{text!r} in the daemon's log")
+        wait_for(seen, within, f"{text!r} in the daemon's log")
 
     def signal(self, sig: int) -> None:
         assert self.proc is not None

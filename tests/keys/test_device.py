@@ -92,7 +92,7 @@ class Plugs:
         await async_wait_for(lambda: self.attempts > tried, what="another open attempt")
 
 
-async def wait_for(received: list[Command], count: int) -> list[Command]:
+async def wait_commands(received: list[Command], count: int) -> list[Command]:
     await async_wait_for(lambda: len(received) >= count, what=f"{count} commands")
     return received
 
@@ -137,7 +137,10 @@ async def test_presses_become_commands(started: tuple[Plugs, list[Command]]) -> 
     pipe.send(PLAYPAUSE, 0)
     pipe.send(NEXTSONG, 1)
     pipe.send(NEXTSONG, 0)
-    assert await wait_for(received, 2) == [Command(CommandName.TOGGLE), Command(CommandName.NEXT)]
+    assert await wait_commands(received, 2) == [
+        Command(CommandName.TOGGLE),
+        Command(CommandName.NEXT),
+    ]
 
 
 async def test_unplugged_device_is_read_again_when_it_returns(
@@ -151,7 +154,7 @@ async def test_unplugged_device_is_read_again_when_it_returns(
     plug(device_path, True)
     second = await plugs.wait_open(2)
     second.send(PLAYPAUSE, 1)
-    assert await wait_for(received, 1) == [Command(CommandName.TOGGLE)]
+    assert await wait_commands(received, 1) == [Command(CommandName.TOGGLE)]
 
 
 async def test_device_absent_at_start_is_picked_up_later(tmp_path: Path) -> None:
@@ -160,7 +163,7 @@ async def test_device_absent_at_start_is_picked_up_later(tmp_path: Path) -> None
         await plugs.wait_tried()  # it looked, found nothing, and keeps looking
         plug(path, True)
         (await plugs.wait_open(1)).send(PLAYPAUSE, 1)
-        assert await wait_for(received, 1) == [Command(CommandName.TOGGLE)]
+        assert await wait_commands(received, 1) == [Command(CommandName.TOGGLE)]
 
 
 async def test_held_key_seeks_without_further_events(device_path: Path) -> None:
@@ -169,7 +172,7 @@ async def test_held_key_seeks_without_further_events(device_path: Path) -> None:
     async for _ in run_device(device_path, plugs, received, long_press=0.05):
         pipe = await plugs.wait_open(1)
         pipe.send(NEXTSONG, 1)
-        await wait_for(received, 2)
+        await wait_commands(received, 2)
         pipe.send(NEXTSONG, 0)
         pipe.send(PLAYPAUSE, 1)  # the marker: a skip on release would come before it
         await async_wait_for(lambda: Command(CommandName.TOGGLE) in received)
@@ -183,7 +186,7 @@ async def test_unplugged_mid_hold_stops_seeking(device_path: Path) -> None:
     async for _ in run_device(device_path, plugs, received, long_press=0.05):
         pipe = await plugs.wait_open(1)
         pipe.send(NEXTSONG, 1)
-        await wait_for(received, 1)
+        await wait_commands(received, 1)
         plug(device_path, False)
         pipe.unplug()
         await plugs.wait_tried()  # the unplug is noticed
@@ -191,7 +194,7 @@ async def test_unplugged_mid_hold_stops_seeking(device_path: Path) -> None:
         await asyncio.sleep(0.2)  # four seek periods pass
         plug(device_path, True)
         (await plugs.wait_open(2)).send(PLAYPAUSE, 1)  # the marker
-        await wait_for(received, count + 1)
+        await wait_commands(received, count + 1)
         assert received[count:] == [Command(CommandName.TOGGLE)]
 
 
@@ -224,7 +227,7 @@ async def test_component_sends_commands_to_the_controller(device_path: Path) -> 
     component = keys.Keys(ctx.controller, ctx.config.keys, plugs, CODES)
     await component.start()
     (await plugs.wait_open(1)).send(PLAYPAUSE, 1)
-    assert await wait_for(recorder.done, 1) == [Command(CommandName.TOGGLE)]
+    assert await wait_commands(recorder.done, 1) == [Command(CommandName.TOGGLE)]
     await component.stop()
 
 

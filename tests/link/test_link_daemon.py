@@ -29,14 +29,6 @@ PHONE_STATE = {
 }
 
 
-async def eventually(check: Any, within: float = 10.0) -> None:
-    """Poll an async `check` until it returns true."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
-
-
 @pytest.fixture
 def car_daemon(tmp_path: Path, start_daemon: Any, backend: Any) -> Any:
     token = make_token(7)
@@ -108,7 +100,7 @@ async def test_remote_role_mirrors_the_phone(car_daemon, backend, make_phone):
         # Before the phone's state arrives there is no track, and playerctl exits 1.
         return await playerctl("metadata", "title", check=False) == "Phone Song"
 
-    await eventually(shows_phone)
+    await async_wait_for(shows_phone, what="the phone on MPRIS")
     assert await playerctl("metadata", "artist") == "Phone Artist"
     assert await playerctl("status") == "Playing"
     first = float(await playerctl("position"))
@@ -148,7 +140,7 @@ async def test_backend_killed_and_restarted_under_the_real_daemon(car_daemon, ba
     async def on_two() -> bool:
         return await playerctl("metadata", "title") == "Two"
 
-    await eventually(on_two)
+    await async_wait_for(on_two, what="track Two")
     await backend_process.start()
     await async_wait_for(lambda: daemon.log().count("connected to") == 2)
     # The new backend process knew nothing: the car re-sent its state on reconnect.
@@ -172,4 +164,4 @@ async def test_status_shows_the_backend_and_the_users_other_clients(
         text = (await proc.communicate())[0].decode()
         return f"backend: connected to {backend.url} as user 7" in text and "phone: paused" in text
 
-    await eventually(shows_the_phone)
+    await async_wait_for(shows_the_phone, what="the phone in the status")

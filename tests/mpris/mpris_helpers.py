@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -10,7 +9,7 @@ from typing import Any
 
 from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
-from support import DaemonProcess
+from support import DaemonProcess, async_wait_for
 
 from headunit.controller import Controller, SnapshotTarget
 from headunit.model import Command, CommandError, CommandName, LoopMode
@@ -37,7 +36,6 @@ class MprisClient:
         self.name = name
         self.owner = ""
         self.signals: list[Signal] = []
-        self._arrived = asyncio.Event()
 
     @classmethod
     async def connect(cls, address: str, name: str) -> MprisClient:
@@ -51,7 +49,6 @@ class MprisClient:
     def _on_message(self, msg: Message) -> None:
         if msg.message_type is MessageType.SIGNAL and msg.sender == self.owner:
             self.signals.append(Signal(msg.member, msg.body))
-            self._arrived.set()
 
     async def bus_call(self, member: str, signature: str = "", *args: Any) -> Message:
         return await self._send(
@@ -106,12 +103,8 @@ class MprisClient:
         return [s.body[0] for s in self.signals if s.member == "Seeked"]
 
     async def wait_for(self, check: Callable[[], Any], within: float = 10.0) -> Any:
-        """Wait until `check()` is truthy (re-checked after each signal); return it."""
-        async with asyncio.timeout(within):
-            while not (result := check()):
-                self._arrived.clear()
-                await self._arrived.wait()
-        return result
+        """Wait until `check()` (over the signals received) is truthy; return it."""
+        return await async_wait_for(check, within, "signals from the player")
 
     async def wait_property(self, prop: str, value: Any, within: float = 10.0) -> None:
         """Wait for a PropertiesChanged carrying prop=value (or for it to read so)."""
@@ -242,11 +235,13 @@ class RecordingSink:
 
 async def until(client: MprisClient, prop: str, check: Callable[[Any], bool]) -> Any:
     """Re-read `prop` until `check` accepts it (the daemon is another process)."""
-    for _ in range(500):
-        if check(value := await client.value(prop)):
-            return value
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{prop} stayed {value!r}")
+
+    async def accepted() -> tuple[Any] | None:
+        value = await client.value(prop)
+        return (value,) if check(value) else None
+
+    (value,) = await async_wait_for(accepted, what=f"{prop} to be accepted")
+    return value
 
 
 async def title(client: MprisClient) -> str:

@@ -3,52 +3,22 @@
 from __future__ import annotations
 
 import os
-import socket
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
+from support import NotifySocket
 
 from headunit.controller import Controller
 from headunit.model import Command
 from headunit.state import PlayerState
 
 
-class NotifySocket:
-    """What systemd listens on: an AF_UNIX datagram socket, read without blocking."""
-
-    def __init__(self, address: str) -> None:
-        self.env = address  # the $NOTIFY_SOCKET spelling
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind("\0" + address[1:] if address.startswith("@") else address)
-        self.sock.setblocking(False)
-
-    def messages(self) -> list[dict[str, str]]:
-        """Every datagram received so far, each as its KEY=value fields."""
-        received = []
-        while True:
-            try:
-                data = self.sock.recv(4096)
-            except BlockingIOError:
-                return received
-            received.append(dict(line.split("=", 1) for line in data.decode().split("\n")))
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 @pytest.fixture
 def notify_socket() -> Iterator[NotifySocket]:
-    """An abstract-namespace socket: no path length limit, nothing left on disk."""
-    sock = NotifySocket(f"@headunit-test-{uuid.uuid4().hex}")
+    sock = NotifySocket()
     yield sock
     sock.close()
-
-
-@pytest.fixture
-def open_socket() -> type[NotifySocket]:
-    return NotifySocket
 
 
 @pytest.fixture

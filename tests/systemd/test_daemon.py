@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import itertools
 import re
-import select
 import signal
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
-from support import DaemonProcess, daemon_env, make_album, wait_for, write_config
+from support import DaemonProcess, NotifySocket, daemon_env, make_album, wait_for, write_config
 
 from headunit.store import Store
 
@@ -25,34 +23,9 @@ TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")
 PLAYER = "headunit"
 
 
-class Supervisor:
-    """The systemd side of sd_notify: an abstract datagram socket, read with a timeout."""
-
-    def __init__(self) -> None:
-        self.env = f"@headunit-daemon-{uuid.uuid4().hex}"
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind("\0" + self.env[1:])
-        self.received: list[dict[str, str]] = []
-
-    def wait(self, key: str, value: str | None = None, timeout: float = 20.0) -> dict[str, str]:
-        """The first datagram from now on that sets `key` (to `value`, when given)."""
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            if not select.select([self.sock], [], [], left)[0]:
-                break
-            fields = dict(line.split("=", 1) for line in self.sock.recv(4096).decode().splitlines())
-            self.received.append(fields)
-            if key in fields and value in (None, fields[key]):
-                return fields
-        raise AssertionError(f"no {key}={value or '*'} in {timeout} s; got {self.received}")
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 @pytest.fixture
-def supervisor() -> Iterator[Supervisor]:
-    sup = Supervisor()
+def supervisor() -> Iterator[NotifySocket]:
+    sup = NotifySocket()
     yield sup
     sup.close()
 
@@ -67,7 +40,7 @@ Launch = Callable[..., DaemonProcess]
 
 
 @pytest.fixture
-def launch(tmp_path: Path, dbus_session: str, supervisor: Supervisor) -> Iterator[Launch]:
+def launch(tmp_path: Path, dbus_session: str, supervisor: NotifySocket) -> Iterator[Launch]:
     """Start `headunit run` as systemd would: NOTIFY_SOCKET set, plus `env`."""
     started: list[DaemonProcess] = []
 
@@ -116,7 +89,7 @@ def name_has_owner(name: str) -> bool:
 
 
 def test_ready_only_once_the_mpris_name_is_up(
-    launch: Launch, album: list[Path], supervisor: Supervisor
+    launch: Launch, album: list[Path], supervisor: NotifySocket
 ) -> None:
     launch(album)
     ready = supervisor.wait("READY", "1")
@@ -127,7 +100,7 @@ def test_ready_only_once_the_mpris_name_is_up(
 
 
 def test_watchdog_pings_at_half_the_timeout(
-    launch: Launch, album: list[Path], supervisor: Supervisor
+    launch: Launch, album: list[Path], supervisor: NotifySocket
 ) -> None:
     launch(album, WATCHDOG_USEC="400000")
     supervisor.wait("READY", "1")
@@ -138,7 +111,7 @@ def test_watchdog_pings_at_half_the_timeout(
 
 
 def test_status_follows_the_track(
-    launch: Launch, album: list[Path], supervisor: Supervisor
+    launch: Launch, album: list[Path], supervisor: NotifySocket
 ) -> None:
     launch(album)
     assert supervisor.wait("READY")["STATUS"] == "Playing: One - Test Artist"
@@ -165,7 +138,7 @@ def token_file(tmp_path: Path) -> Path:
 
 
 def test_sigterm_saves_and_exits_within_2s_with_a_mute_backend(
-    launch: Launch, long_album: list[Path], supervisor: Supervisor, tmp_path: Path
+    launch: Launch, long_album: list[Path], supervisor: NotifySocket, tmp_path: Path
 ) -> None:
     server, url = silent_backend()
     overrides = {
@@ -190,7 +163,7 @@ def test_sigterm_saves_and_exits_within_2s_with_a_mute_backend(
     assert code == 0, daemon.log()
     assert took <= 2.0, daemon.log()
     assert "Unclosed client session" not in daemon.log()  # the handshake was cut cleanly
-    supervisor.wait("STOPPING", "1", timeout=1)
+    supervisor.wait("STOPPING", "1", within=1)
 
     saved = Store(tmp_path / "state").load()
     assert saved is not None
@@ -200,7 +173,7 @@ def test_sigterm_saves_and_exits_within_2s_with_a_mute_backend(
 
 
 def test_sighup_reload_keeps_the_music_playing(
-    launch: Launch, long_album: list[Path], supervisor: Supervisor, tmp_path: Path
+    launch: Launch, long_album: list[Path], supervisor: NotifySocket, tmp_path: Path
 ) -> None:
     daemon = launch(long_album)
     supervisor.wait("READY", "1")
@@ -216,11 +189,11 @@ def test_sighup_reload_keeps_the_music_playing(
     assert playerctl("status") == "Playing"
     assert playerctl("metadata", "title") == "One"
     wait_for(lambda: float(playerctl("position")) > before + 0.5, what="playing on")
-    assert "STOPPING" not in str(supervisor.received)
+    assert supervisor.count("STOPPING") == 0  # sent before the log line, had it been
 
 
 def test_bad_config_on_sighup_keeps_the_running_one(
-    launch: Launch, album: list[Path], supervisor: Supervisor
+    launch: Launch, album: list[Path], supervisor: NotifySocket
 ) -> None:
     daemon = launch(album)
     supervisor.wait("READY", "1")
@@ -232,7 +205,7 @@ def test_bad_config_on_sighup_keeps_the_running_one(
 
 
 def test_journal_format_under_journal_stream(
-    launch: Launch, album: list[Path], supervisor: Supervisor, tmp_path: Path
+    launch: Launch, album: list[Path], supervisor: NotifySocket, tmp_path: Path
 ) -> None:
     log = tmp_path / "daemon.log"
     log.touch()  # the daemon's stderr; DaemonProcess truncates it in place, same inode

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
 from typing import Any
 
 import pytest
+from support import NotifySocket, async_wait_for
 
 from headunit import systemd
 from headunit.component import Context
@@ -16,7 +16,7 @@ from headunit.config import Config
 from headunit.controller import Controller
 from headunit.state import PlayerState, Status, Track
 
-FakeTarget = NotifySocket = Any  # fixtures from conftest.py; no cross-directory imports
+FakeTarget = Any  # a fixture from conftest.py; no cross-directory imports
 
 SONG = Track(entry_id=1, uri="file:///m/a.flac", title="Song A", artist=("Band",), duration=200)
 
@@ -27,15 +27,8 @@ def make(controller: Controller) -> systemd.SystemdNotify:
     return component
 
 
-async def wait_for(sock: NotifySocket, key: str, count: int = 1) -> list[dict[str, str]]:
-    """Collect datagrams until `count` carry `key` (a generous bound, not a timing check)."""
-    seen: list[dict[str, str]] = []
-    for _ in range(500):
-        seen += sock.messages()
-        if sum(key in m for m in seen) >= count:
-            return seen
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"no {count}x {key} in {seen}")
+async def wait_count(sock: NotifySocket, key: str, count: int) -> None:
+    await async_wait_for(lambda: sock.count(key) >= count, what=f"{count}x {key}")
 
 
 async def test_ready_then_stopping(notify_env: NotifySocket, controller: Controller) -> None:
@@ -49,9 +42,9 @@ async def test_ready_then_stopping(notify_env: NotifySocket, controller: Control
 
 
 async def test_socket_by_path(
-    short_tmp: str, monkeypatch: pytest.MonkeyPatch, controller: Controller, open_socket: Any
+    short_tmp: str, monkeypatch: pytest.MonkeyPatch, controller: Controller
 ) -> None:
-    sock = open_socket(os.path.join(short_tmp, "notify"))
+    sock = NotifySocket(os.path.join(short_tmp, "notify"))
     monkeypatch.setenv("NOTIFY_SOCKET", sock.env)
     component = make(controller)
     await component.start()
@@ -71,8 +64,7 @@ async def test_status_shows_what_is_playing(
     component = make(controller)
     await component.start()
     target.update(status=Status.PLAYING, track=SONG, queue_length=3)
-    seen = await wait_for(notify_env, "STATUS", 2)
-    assert seen[-1]["STATUS"] == "Playing: Song A - Band"
+    await async_wait_for(lambda: notify_env.last("STATUS") == "Playing: Song A - Band")
     await component.stop()
 
 
@@ -86,9 +78,8 @@ async def test_status_burst_is_rate_limited_and_ends_on_the_latest(
     notify_env.messages()  # READY=1
     for n in range(20):  # holding "next" on a long queue
         target.update(status=Status.PLAYING, track=Track(entry_id=n, uri=f"u{n}", title=f"T{n}"))
-    await asyncio.sleep(0.5)
-    statuses = [m["STATUS"] for m in notify_env.messages()]
-    assert statuses[-1] == "Playing: T19"
+    await async_wait_for(lambda: notify_env.last("STATUS") == "Playing: T19")
+    statuses = [m["STATUS"] for m in notify_env.received[1:]]
     assert len(statuses) <= 2  # the first at once, then the latest when the interval is up
     await component.stop()
 
@@ -100,8 +91,9 @@ async def test_seek_and_volume_do_not_touch_status(
     await component.start()
     notify_env.messages()
     target.update(volume=40.0, position=12.0)
-    await asyncio.sleep(0.05)
-    assert notify_env.messages() == []
+    target.update(status=Status.PLAYING, track=SONG)  # the marker
+    await wait_count(notify_env, "STATUS", 2)
+    assert notify_env.received[1:] == [{"STATUS": "Playing: Song A - Band"}]
     await component.stop()
 
 
@@ -113,7 +105,7 @@ async def test_watchdog_pings_at_half_the_timeout(
     assert systemd.watchdog_interval() == pytest.approx(0.05)
     component = make(controller)
     await component.start()
-    await wait_for(notify_env, "WATCHDOG", 3)
+    await wait_count(notify_env, "WATCHDOG", 3)
     await component.stop()
 
 
@@ -123,11 +115,11 @@ async def test_stalled_loop_stops_the_pings(
     monkeypatch.setenv("WATCHDOG_USEC", "40000")
     component = make(controller)
     await component.start()
-    await wait_for(notify_env, "WATCHDOG", 2)
+    await wait_count(notify_env, "WATCHDOG", 2)
     # The loop is stuck on purpose: 15 pings are due, none may go out.
     time.sleep(0.3)
     assert notify_env.messages() == []
-    await wait_for(notify_env, "WATCHDOG", 1)  # and they resume with the loop
+    await wait_count(notify_env, "WATCHDOG", 1)  # and they resume with the loop
     await component.stop()
 
 
