@@ -1,17 +1,10 @@
-"""Helpers for the reference backend's tests: signing, and a bare recording client."""
+"""Helpers for the reference backend's tests: a bare recording client."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import jwt
 import socketio
-
-KEY = "backend-tests-secret-0123456789abcdef"
-
-
-def sign(claims: dict[str, Any], key: str = KEY, algorithm: str = "HS256") -> str:
-    return jwt.encode(claims, key, algorithm=algorithm)
 
 
 class Client:

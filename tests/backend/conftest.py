@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 import socketio
-from backend_helpers import KEY, Client
+from backend_helpers import Client
+from support import TEST_SECRET
 
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, Running, serve
@@ -22,7 +23,7 @@ REDIS = shutil.which("redis-server")
 
 @pytest.fixture
 async def server() -> AsyncIterator[Running]:
-    running = await serve(Backend(Verifier(KEY, "HS256")))
+    running = await serve(Backend(Verifier(TEST_SECRET, "HS256")))
     yield running
     await running.stop()
 

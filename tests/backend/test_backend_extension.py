@@ -8,8 +8,7 @@ import re
 
 import aiohttp
 import pytest
-from backend_helpers import sign
-from support import async_wait_for, png
+from support import async_wait_for, png, sign_token
 
 STATE = {"userId": 7, "isPlaying": True, "currentTime": 1.0, "duration": 9.0, "mediaId": 4}
 QUEUE = {"entries": [{"id": 12, "title": "Two", "artist": "Band"}]}
@@ -25,25 +24,25 @@ async def quiet_until_marker(client) -> list:
 
 
 async def test_queue_and_library_reach_the_users_phones_and_late_ones(server, connect):
-    car = await connect(server.url, sign({"userId": 7}))
-    phone = await connect(server.url, sign({"userId": 7}))
-    stranger = await connect(server.url, sign({"userId": 8}))
+    car = await connect(server.url, sign_token({"userId": 7}))
+    phone = await connect(server.url, sign_token({"userId": 7}))
+    stranger = await connect(server.url, sign_token({"userId": 8}))
     await car.sio.emit("headunit_queue_update", QUEUE)
     await car.sio.emit("headunit_library_update", LIBRARY)
     await async_wait_for(lambda: phone.got("headunit_library"), within=5.0)
     assert phone.got("headunit_queue") == [QUEUE]
     assert phone.got("headunit_library") == [LIBRARY]
     assert car.got("headunit_queue") == []
-    late = await connect(server.url, sign({"userId": 7}))
+    late = await connect(server.url, sign_token({"userId": 7}))
     await async_wait_for(lambda: late.got("headunit_library"), within=5.0)
     assert late.got("headunit_queue") == [QUEUE]
     assert await quiet_until_marker(stranger) == []
 
 
 async def test_a_selection_goes_to_the_car_only(server, connect):
-    car = await connect(server.url, sign({"userId": 7}))
-    phone = await connect(server.url, sign({"userId": 7}))
-    stranger = await connect(server.url, sign({"userId": 8}))
+    car = await connect(server.url, sign_token({"userId": 7}))
+    phone = await connect(server.url, sign_token({"userId": 7}))
+    stranger = await connect(server.url, sign_token({"userId": 8}))
     await phone.sio.emit("headunit_select", {"kind": "queue", "id": 12})
     await phone.sio.emit("headunit_select", {"kind": "library", "id": "ab12"})
     await async_wait_for(lambda: len(car.got("headunit_select")) == 2, within=5.0)
@@ -65,8 +64,8 @@ async def test_a_selection_goes_to_the_car_only(server, connect):
     ],
 )
 async def test_invalid_extension_events_get_an_error(server, connect, event, payload, message):
-    car = await connect(server.url, sign({"userId": 7}))
-    phone = await connect(server.url, sign({"userId": 7}))
+    car = await connect(server.url, sign_token({"userId": 7}))
+    phone = await connect(server.url, sign_token({"userId": 7}))
     await phone.sio.emit(event, payload)
     await async_wait_for(lambda: phone.got("error"), within=5.0)
     assert phone.got("error")[0]["message"].startswith(message)
@@ -75,8 +74,8 @@ async def test_invalid_extension_events_get_an_error(server, connect, event, pay
 
 
 async def test_the_cars_presence(server, connect):
-    phone = await connect(server.url, sign({"userId": 7}))
-    car = await connect(server.url, sign({"userId": 7}))
+    phone = await connect(server.url, sign_token({"userId": 7}))
+    car = await connect(server.url, sign_token({"userId": 7}))
     await car.sio.emit("playback_state_update", STATE)
     await async_wait_for(lambda: phone.got("headunit_car"), within=5.0)
     assert phone.got("headunit_car")[0]["online"] is True
@@ -100,12 +99,12 @@ async def test_cover_art_is_the_users_own(server):
     picture = png()
     digest = hashlib.sha256(picture).hexdigest()
     url = f"{server.url}/api/headunit/art/{digest}"
-    status, _, headers = await art("PUT", url, sign({"userId": 7}), picture)
+    status, _, headers = await art("PUT", url, sign_token({"userId": 7}), picture)
     assert status == 200
-    status, body, headers = await art("GET", url, sign({"userId": 7}))
+    status, body, headers = await art("GET", url, sign_token({"userId": 7}))
     assert (status, body, headers["Content-Type"]) == (200, picture, "image/png")
     assert "no-store" in headers["Cache-Control"]
-    assert (await art("GET", url, sign({"userId": 8})))[0] == 404
+    assert (await art("GET", url, sign_token({"userId": 8})))[0] == 404
     assert (await art("GET", url, None))[0] == 401
 
 
@@ -119,8 +118,8 @@ async def test_cover_art_is_the_users_own(server):
 async def test_cover_art_refusals(server, name, data, status):
     digest = hashlib.sha256(b"something else" if name == "another hash" else data).hexdigest()
     url = f"{server.url}/api/headunit/art/{digest}"
-    assert (await art("PUT", url, sign({"userId": 7}), data))[0] == status
-    assert (await art("GET", url, sign({"userId": 7})))[0] == 404
+    assert (await art("PUT", url, sign_token({"userId": 7}), data))[0] == status
+    assert (await art("GET", url, sign_token({"userId": 7})))[0] == 404
 
 
 async def test_the_page_is_served_with_a_strict_policy(server):

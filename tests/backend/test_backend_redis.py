@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 import socketio
-from backend_helpers import KEY, sign
+from support import TEST_SECRET, sign_token
 
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, serve
@@ -17,14 +17,16 @@ pytest.importorskip("redis", reason="the redis extra is not installed")
 async def test_two_servers_share_the_users_rooms(redis_url, connect):
     servers = [
         await serve(
-            Backend(Verifier(KEY, "HS256"), client_manager=socketio.AsyncRedisManager(redis_url))
+            Backend(
+                Verifier(TEST_SECRET, "HS256"), client_manager=socketio.AsyncRedisManager(redis_url)
+            )
         )
         for _ in range(2)
     ]
     try:
-        car = await connect(servers[0].url, sign({"userId": 7}))
-        phone = await connect(servers[1].url, sign({"userId": 7}))
-        stranger = await connect(servers[1].url, sign({"userId": 8}))
+        car = await connect(servers[0].url, sign_token({"userId": 7}))
+        phone = await connect(servers[1].url, sign_token({"userId": 7}))
+        stranger = await connect(servers[1].url, sign_token({"userId": 8}))
         await asyncio.sleep(0.3)  # the managers' pub/sub listeners subscribe
         await phone.sio.emit("carplay_command", {"command": "next"})
         await car.sio.emit(

@@ -7,8 +7,7 @@ import time
 import aiohttp
 import jwt
 import pytest
-from backend_helpers import KEY, sign
-from support import async_wait_for
+from support import TEST_SECRET, async_wait_for, sign_token
 
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, serve
@@ -24,14 +23,14 @@ STATE = {
 }
 
 BAD_TOKENS = {
-    "alg none": jwt.encode({"userId": 7}, None, algorithm="none"),
-    "wrong signature": sign({"userId": 7}, key="another-secret-of-enough-length-000"),
-    "expired": sign({"userId": 7, "exp": int(time.time()) - 10}),
-    "string userId": sign({"userId": "7"}),
-    "boolean userId": sign({"userId": True}),
-    "fractional userId": sign({"userId": 7.5}),
-    "huge userId": sign({"userId": 10**400}),
-    "no userId": sign({"sub": "7"}),
+    "alg none": sign_token({"userId": 7}, None, "none"),
+    "wrong signature": sign_token({"userId": 7}, key="another-secret-of-enough-length-000"),
+    "expired": sign_token({"userId": 7, "exp": int(time.time()) - 10}),
+    "string userId": sign_token({"userId": "7"}),
+    "boolean userId": sign_token({"userId": True}),
+    "fractional userId": sign_token({"userId": 7.5}),
+    "huge userId": sign_token({"userId": 10**400}),
+    "no userId": sign_token({"sub": "7"}),
     "not a JWT": "hello",
     "empty": "",
 }
@@ -50,7 +49,7 @@ async def test_no_auth_payload_is_refused(server, connect):
 
 
 async def test_error_event_refusal_style(connect):
-    running = await serve(Backend(Verifier(KEY, "HS256"), refusal="error_event"))
+    running = await serve(Backend(Verifier(TEST_SECRET, "HS256"), refusal="error_event"))
     try:
         client = await connect(running.url, BAD_TOKENS["expired"])
         await async_wait_for(lambda: not client.sio.connected, within=5.0)
@@ -73,7 +72,7 @@ async def test_rs256_public_key(connect):
     )
     running = await serve(Backend(Verifier(public, "RS256")))
     try:
-        good = await connect(running.url, jwt.encode({"userId": 3}, private, algorithm="RS256"))
+        good = await connect(running.url, sign_token({"userId": 3}, private, "RS256"))
         assert good.sio.connected
         # Algorithm confusion: the public key used as an HMAC secret is refused.
         confused = jwt.api_jws.PyJWS()
@@ -86,22 +85,22 @@ async def test_rs256_public_key(connect):
 
 
 async def test_state_goes_to_the_users_other_sockets_and_is_cached(server, connect):
-    web = await connect(server.url, sign({"userId": 7}))
-    car = await connect(server.url, sign({"userId": 7}))
-    stranger = await connect(server.url, sign({"userId": 8}))
+    web = await connect(server.url, sign_token({"userId": 7}))
+    car = await connect(server.url, sign_token({"userId": 7}))
+    stranger = await connect(server.url, sign_token({"userId": 8}))
     await web.sio.emit("playback_state_update", {**STATE, "userId": 8})  # lies about its user
     await async_wait_for(lambda: car.got("playback_state"), within=5.0)
     assert car.got("playback_state") == [{**STATE, "userId": 7}]
     assert web.got("playback_state") == []
     assert stranger.got("playback_state") == []
-    late = await connect(server.url, sign({"userId": 7}))
+    late = await connect(server.url, sign_token({"userId": 7}))
     await async_wait_for(lambda: late.got("playback_state"), within=5.0)
     assert late.got("playback_state") == [{**STATE, "userId": 7}]
 
 
 async def test_commands_go_to_the_other_sockets_only(server, connect):
-    phone = await connect(server.url, sign({"userId": 7}))
-    car = await connect(server.url, sign({"userId": 7}))
+    phone = await connect(server.url, sign_token({"userId": 7}))
+    car = await connect(server.url, sign_token({"userId": 7}))
     await phone.sio.emit("carplay_command", {"command": "seek", "value": 42})
     await async_wait_for(lambda: car.got("carplay_command"), within=5.0)
     assert car.got("carplay_command") == [{"command": "seek", "value": 42}]
@@ -109,7 +108,7 @@ async def test_commands_go_to_the_other_sockets_only(server, connect):
 
 
 async def test_invalid_events_get_an_error_and_keep_the_socket(server, connect):
-    phone = await connect(server.url, sign({"userId": 7}))
+    phone = await connect(server.url, sign_token({"userId": 7}))
     await phone.sio.emit("carplay_command", {"command": "seek", "value": -3})
     await phone.sio.emit("playback_state_update", {**STATE, "currentTime": float("nan")})
     await async_wait_for(lambda: len(phone.got("error")) == 2, within=5.0)
@@ -121,7 +120,7 @@ async def test_invalid_events_get_an_error_and_keep_the_socket(server, connect):
 
 
 async def test_ping_pong(server, connect):
-    client = await connect(server.url, sign({"userId": 7}))
+    client = await connect(server.url, sign_token({"userId": 7}))
     await client.sio.emit("ping")
     await async_wait_for(lambda: client.got("pong"), within=5.0)
 
@@ -136,13 +135,13 @@ async def call(method: str, url: str, token: str | None, body: object = None):
 
 
 async def test_rest_control_reaches_every_socket_of_the_user(server, connect):
-    car = await connect(server.url, sign({"userId": 7}))
-    web = await connect(server.url, sign({"userId": 7}))
-    other = await connect(server.url, sign({"userId": 8}))
+    car = await connect(server.url, sign_token({"userId": 7}))
+    web = await connect(server.url, sign_token({"userId": 7}))
+    other = await connect(server.url, sign_token({"userId": 8}))
     status, body = await call(
         "POST",
         f"{server.url}/api/carplay/control",
-        sign({"userId": 7}),
+        sign_token({"userId": 7}),
         {"command": "next", "value": None},
     )
     assert (status, body["success"]) == (200, True)
@@ -154,7 +153,7 @@ async def test_rest_control_reaches_every_socket_of_the_user(server, connect):
     await call(
         "POST",
         f"{server.url}/api/carplay/control",
-        sign({"userId": 8}),
+        sign_token({"userId": 8}),
         {"command": "pause", "value": None},
     )
     await async_wait_for(lambda: other.got("carplay_command"), within=5.0)
@@ -167,9 +166,9 @@ async def test_rest_control_reaches_every_socket_of_the_user(server, connect):
         (None, {"command": "play"}, 401),
         (BAD_TOKENS["alg none"], {"command": "play"}, 401),
         (BAD_TOKENS["expired"], {"command": "play"}, 401),
-        (sign({"userId": 7}), {"command": "rewind"}, 400),
-        (sign({"userId": 7}), {"command": "seek", "value": "42"}, 400),
-        (sign({"userId": 7}), [1, 2, 3], 400),
+        (sign_token({"userId": 7}), {"command": "rewind"}, 400),
+        (sign_token({"userId": 7}), {"command": "seek", "value": "42"}, 400),
+        (sign_token({"userId": 7}), [1, 2, 3], 400),
     ],
 )
 async def test_rest_control_refusals(server, token, body, status):
@@ -179,7 +178,10 @@ async def test_rest_control_refusals(server, token, body, status):
 
 
 async def test_rest_control_huge_integer_is_a_bad_request(server):
-    headers = {"Authorization": f"Bearer {sign({'userId': 7})}", "Content-Type": "application/json"}
+    headers = {
+        "Authorization": f"Bearer {sign_token({'userId': 7})}",
+        "Content-Type": "application/json",
+    }
     body = '{"command": "seek", "value": 1' + "0" * 400 + "}"
     async with (
         aiohttp.ClientSession() as http,
@@ -190,10 +192,10 @@ async def test_rest_control_huge_integer_is_a_bad_request(server):
 
 async def test_now_playing(server, connect):
     url = f"{server.url}/api/carplay/now-playing"
-    assert await call("GET", url, sign({"userId": 7})) == (200, None)
-    web = await connect(server.url, sign({"userId": 7}))
+    assert await call("GET", url, sign_token({"userId": 7})) == (200, None)
+    web = await connect(server.url, sign_token({"userId": 7}))
     await web.sio.emit("playback_state_update", STATE)
     await async_wait_for(lambda: server.backend.cached(7) is not None, within=5.0)
-    assert await call("GET", url, sign({"userId": 7})) == (200, STATE)
-    assert await call("GET", url, sign({"userId": 8})) == (200, None)
+    assert await call("GET", url, sign_token({"userId": 7})) == (200, STATE)
+    assert await call("GET", url, sign_token({"userId": 8})) == (200, None)
     assert (await call("GET", url, None))[0] == 401

@@ -10,9 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from backend_helpers import KEY, sign
 from phone_helpers import PHONE, chromium, open_phone, screenshot
-from support import BackendProcess, DaemonProcess, embed_cover, free_port, make_album, playerctl
+from support import (
+    TEST_SECRET,
+    BackendProcess,
+    DaemonProcess,
+    embed_cover,
+    free_port,
+    make_album,
+    playerctl,
+    sign_token,
+)
 
 pytest.importorskip("playwright", reason="the test extra (playwright) is not installed")
 from playwright.async_api import Browser, Page, expect
@@ -43,9 +51,9 @@ async def rig(tmp_path: Path, start_daemon: Any) -> Any:
     tracks = make_album(music / "Album A", ["One", "Two", "Three", "Four"], seconds=60.0)
     embed_cover(tracks[0])
     make_album(music / "Album B", ["Five", "Six"], seconds=60.0)
-    backend = BackendProcess(tmp_path / "backend", free_port(), KEY)
+    backend = BackendProcess(tmp_path / "backend", free_port(), TEST_SECRET)
     await backend.start()
-    token = sign({"userId": 7})
+    token = sign_token({"userId": 7})
     token_file = tmp_path / "token"
     token_file.write_text(token)
     token_file.chmod(0o600)
@@ -92,11 +100,11 @@ async def test_sign_in_through_the_fragment_shows_what_the_car_plays(browser, ri
 
 
 async def test_a_bad_token_says_so_and_a_pasted_one_signs_in(browser, rig):
-    expired = sign({"userId": 7, "exp": 1_000_000})
+    expired = sign_token({"userId": 7, "exp": 1_000_000})
     page = await open_phone(browser, f"{rig.backend.url}/#token={expired}")
     await expect(page.get_by_role("alert")).to_contain_text("expired")
     await page.get_by_label("Token").fill(
-        sign({"userId": 7}, key="not-the-backend-key-but-32-bytes-long")
+        sign_token({"userId": 7}, key="not-the-backend-key-but-32-bytes-long")
     )
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("alert")).to_contain_text("refused", timeout=WAIT)
@@ -212,7 +220,7 @@ async def test_two_backend_processes_share_the_car_through_redis(
     """The car on one process, the phone on another: the state, the queue, the cover and
     the commands cross through Redis."""
     first, second = (
-        BackendProcess(tmp_path / name, free_port(), KEY, redis_url=redis_url)
+        BackendProcess(tmp_path / name, free_port(), TEST_SECRET, redis_url=redis_url)
         for name in ("first", "second")
     )
     await first.start()
@@ -220,7 +228,7 @@ async def test_two_backend_processes_share_the_car_through_redis(
     try:
         music = tmp_path / "music"
         embed_cover(make_album(music / "Album A", ["One", "Two", "Three"], seconds=60.0)[0])
-        token = sign({"userId": 7})
+        token = sign_token({"userId": 7})
         token_file = tmp_path / "token"
         token_file.write_text(token)
         token_file.chmod(0o600)

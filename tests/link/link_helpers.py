@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import jwt
 import socketio
+from support import TEST_SECRET, sign_token
 
 from headunit.component import Context
 from headunit.config import Config, parse
@@ -18,14 +18,14 @@ from headunit.link import create, remote_target
 from headunit.model import Command, CommandError, CommandName, MediaRef
 from headunit.state import PlayerState, Status, Track
 
-SECRET = "test-secret-for-the-link-tests-0123456789"
+SECRET = TEST_SECRET
 
 
 def make_token(user: Any, *, exp: float | None = None, secret: str = SECRET) -> str:
     claims: dict[str, Any] = {"userId": user}
     if exp is not None:
         claims["exp"] = int(exp)
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return sign_token(claims, secret)
 
 
 class FakePlayer(SnapshotTarget):

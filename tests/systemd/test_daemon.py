@@ -13,9 +13,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
-from support import DaemonProcess, NotifySocket, daemon_env, make_album, wait_for, write_config
+from support import (
+    DaemonProcess,
+    NotifySocket,
+    daemon_env,
+    make_album,
+    sign_token,
+    wait_for,
+    write_config,
+)
 
 from headunit.store import Store
 
@@ -132,7 +139,7 @@ def silent_backend() -> tuple[socket.socket, str]:
 def token_file(tmp_path: Path) -> Path:
     path = tmp_path / "token"
     claims = {"userId": 7, "exp": time.time() + 3600}
-    path.write_text(jwt.encode(claims, "a test secret of 32 bytes or more", algorithm="HS256"))
+    path.write_text(sign_token(claims))
     path.chmod(0o600)
     return path
 
