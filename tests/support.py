@@ -15,10 +15,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from headunit.controller import SnapshotTarget
+from headunit.model import Command, CommandError, CommandName, LoopMode, MediaRef
+from headunit.state import PlayerState, Status, Track
 
 SOX = shutil.which("sox")
 
@@ -366,3 +370,89 @@ class BackendProcess:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
+
+
+class FakeTarget(SnapshotTarget):
+    """The tests' one stand-in for the player (the controller's Target): it keeps a queue
+    of `tracks` in memory, records every command it is given, and reports snapshots
+    as the real player does once mpv has confirmed a change."""
+
+    def __init__(self, tracks: Sequence[Track] = (), status: Status = Status.STOPPED) -> None:
+        self.tracks = list(tracks)
+        self.index = 0
+        self.commands: list[Command] = []
+        first = self.tracks[0] if self.tracks else None
+        state = PlayerState(status=status, track=first, clock=time.monotonic())
+        super().__init__(self._derive(state))
+
+    def _derive(self, state: PlayerState) -> PlayerState:
+        has = state.track is not None
+        wrap = state.loop is LoopMode.PLAYLIST and has
+        return replace(
+            state,
+            can_next=has and (self.index < len(self.tracks) - 1 or wrap),
+            can_previous=has and (self.index > 0 or wrap),
+            can_seek=has,
+            can_play=has,
+            can_pause=has,
+            queue_length=len(self.tracks),
+        )
+
+    def publish(self, seeked: bool = False, **changes: Any) -> None:
+        """Report a new snapshot (as the player does after mpv confirms a change); the
+        tests also call it to play a change of their own."""
+        self._report(self._derive(replace(self._state, **changes)), seeked)
+
+    def _go(self, index: int) -> None:
+        self.index = index % len(self.tracks)
+        self.publish(track=self.tracks[self.index], **self._at(0.0))
+
+    @staticmethod
+    def _at(seconds: float) -> dict[str, Any]:
+        return {"position": seconds, "clock": time.monotonic()}
+
+    async def execute(self, command: Command) -> None:
+        self.commands.append(command)
+        s, name, value = self._state, command.name, command.value
+        playing = {"status": Status.PLAYING}
+        if name is CommandName.PLAY or (
+            name is CommandName.TOGGLE and s.status is not Status.PLAYING
+        ):
+            self.publish(**playing, **self._at(self.position()))
+        elif name in (CommandName.PAUSE, CommandName.TOGGLE):
+            self.publish(status=Status.PAUSED, **self._at(self.position()))
+        elif name is CommandName.STOP:
+            self.publish(status=Status.STOPPED, **self._at(0.0))
+        elif name is CommandName.NEXT:
+            self._next()
+        elif name is CommandName.PREVIOUS:
+            self._go(self.index - 1)
+        elif name in (CommandName.SEEK, CommandName.SEEK_BY):
+            target = value if name is CommandName.SEEK else self.position() + value
+            duration = s.track.duration if s.track else None
+            if duration is not None and target > duration:
+                self._next()
+            else:
+                self.publish(seeked=True, **self._at(max(0.0, target)))
+        elif name is CommandName.VOLUME:
+            self.publish(volume=float(value))
+        elif name is CommandName.SHUFFLE:
+            self.publish(shuffle=value)
+        elif name is CommandName.LOOP:
+            self.publish(loop=LoopMode(value))
+        elif name is CommandName.OPEN:
+            media = value if isinstance(value, MediaRef) else MediaRef(str(value))
+            if "missing" in media.uri:
+                raise CommandError(f"cannot open {media.uri}")
+            entry = len(self.tracks) + 100
+            self.tracks.append(
+                Track(entry_id=entry, uri=media.uri, title="Opened", media_id=media.media_id)
+            )
+            self._go(len(self.tracks) - 1)
+            self.publish(**playing)
+
+    def _next(self) -> None:
+        if self.index + 1 < len(self.tracks) or self._state.loop is LoopMode.PLAYLIST:
+            self._go(self.index + 1)
+        else:
+            self.publish(status=Status.STOPPED, **self._at(0.0))

@@ -12,18 +12,17 @@ import logging
 import os
 import struct
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from support import async_wait_for
+from support import FakeTarget, async_wait_for
 
 from headunit import keys
 from headunit.component import Context
 from headunit.config import Config, KeysConfig
 from headunit.controller import Controller
 from headunit.model import Command, CommandName
-from headunit.state import PlayerState
 
 NEXTSONG, PLAYPAUSE = 163, 164
 CODES = {  # linux/input-event-codes.h, for the default [keys] map
@@ -198,25 +197,8 @@ async def test_unplugged_mid_hold_stops_seeking(device_path: Path) -> None:
         assert received[count:] == [Command(CommandName.TOGGLE)]
 
 
-class Recorder:
-    """A target that records what it is asked to do."""
-
-    def __init__(self) -> None:
-        self.state = PlayerState()
-        self.done: list[Command] = []
-
-    def position(self) -> float:
-        return 0.0
-
-    async def execute(self, command: Command) -> None:
-        self.done.append(command)
-
-    def bind(self, on_state: Callable[..., None], on_seeked: Callable[..., None]) -> None:
-        pass
-
-
-def context(devices: list[str]) -> tuple[Context, Recorder]:
-    recorder = Recorder()
+def context(devices: list[str]) -> tuple[Context, FakeTarget]:
+    recorder = FakeTarget()
     config = Config(keys=KeysConfig(devices=tuple(devices)))
     return Context(Controller(recorder), config, request_shutdown=lambda: None), recorder
 
@@ -227,7 +209,7 @@ async def test_component_sends_commands_to_the_controller(device_path: Path) -> 
     component = keys.Keys(ctx.controller, ctx.config.keys, plugs, CODES)
     await component.start()
     (await plugs.wait_open(1)).send(PLAYPAUSE, 1)
-    assert await wait_commands(recorder.done, 1) == [Command(CommandName.TOGGLE)]
+    assert await wait_commands(recorder.commands, 1) == [Command(CommandName.TOGGLE)]
     await component.stop()
 
 

@@ -1,22 +1,20 @@
-"""Helpers for the link tests: tokens, config, a small in-process player target, the
+"""Helpers for the link tests: tokens, config, the tracks of the fake player, the
 car (a Link around a controller) and a phone (a second Socket.IO client)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import socketio
-from support import TEST_SECRET, sign_token
+from support import TEST_SECRET, FakeTarget, sign_token
 
 from headunit.component import Context
 from headunit.config import Config, parse
-from headunit.controller import Controller, SnapshotTarget
+from headunit.controller import Controller
 from headunit.link import create, remote_target
-from headunit.model import Command, CommandError, CommandName, MediaRef
-from headunit.state import PlayerState, Status, Track
+from headunit.state import Status, Track
 
 SECRET = TEST_SECRET
 
@@ -28,59 +26,20 @@ def make_token(user: Any, *, exp: float | None = None, secret: str = SECRET) -> 
     return sign_token(claims, secret)
 
 
-class FakePlayer(SnapshotTarget):
-    """A Target that plays a three-track queue in memory and records every command."""
-
-    def __init__(self) -> None:
-        self.tracks = [
-            Track(
-                entry_id=i,
-                uri=f"file:///m/{i}.flac",
-                title=f"Song {i}",
-                artist=("Band",),
-                album="Album",
-                duration=180.0,
-                media_id=100 + i,
-            )
-            for i in range(3)
-        ]
-        self.index = 0
-        self.executed: list[Command] = []
-        state = PlayerState(
-            status=Status.PAUSED,
-            track=self.tracks[0],
-            can_play=True,
-            can_pause=True,
-            can_next=True,
-            can_previous=True,
-            can_seek=True,
-            queue_length=3,
+def songs() -> list[Track]:
+    """Three tracks of the backend's media (mediaId 100..102), as the car's player holds."""
+    return [
+        Track(
+            entry_id=i,
+            uri=f"file:///m/{i}.flac",
+            title=f"Song {i}",
+            artist=("Band",),
+            album="Album",
+            duration=180.0,
+            media_id=100 + i,
         )
-        super().__init__(state.with_position(0.0))
-
-    async def execute(self, command: Command) -> None:
-        self.executed.append(command)
-        state, name = self._state, command.name
-        if name is CommandName.PLAY:
-            self._set(replace(state, status=Status.PLAYING).with_position(self.position()))
-        elif name is CommandName.PAUSE:
-            self._set(replace(state, status=Status.PAUSED).with_position(self.position()))
-        elif name in (CommandName.NEXT, CommandName.PREVIOUS):
-            step = 1 if name is CommandName.NEXT else -1
-            self.index = (self.index + step) % len(self.tracks)
-            self._set(replace(state, track=self.tracks[self.index]).with_position(0.0))
-        elif name is CommandName.SEEK:
-            position = min(float(command.value), 180.0)  # type: ignore[arg-type]
-            self._report(state.with_position(position), seeked=True)
-        elif name is CommandName.OPEN:
-            uri = command.value.uri if isinstance(command.value, MediaRef) else str(command.value)
-            track = Track(entry_id=99, uri=uri, title="Opened", duration=300.0)
-            self._set(replace(state, status=Status.PLAYING, track=track).with_position(0.0))
-        else:
-            raise CommandError(f"{name} is not supported by the fake player")
-
-    def _set(self, state: PlayerState) -> None:
-        self._report(state)
+        for i in range(3)
+    ]
 
 
 def link_config(url: str, token_file: Path, **backend: Any) -> Config:
@@ -109,7 +68,7 @@ class Car:
     """A Link (the unit under test) around a controller, started and stopped for a test."""
 
     def __init__(self, config: Config) -> None:
-        self.player = FakePlayer()
+        self.player = FakeTarget(songs(), Status.PAUSED)
         self.target = remote_target(config) or self.player
         self.controller = Controller(self.target)
         link = create(Context(self.controller, config, lambda: None))

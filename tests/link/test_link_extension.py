@@ -36,15 +36,15 @@ async def test_the_library_goes_out_and_a_selection_plays_it(
         "road": "playlist",
     }
     await phone.sio.emit("headunit_select", {"kind": "library", "id": titles["Album B"]["id"]})
-    await async_wait_for(lambda: car.player.executed)
-    assert car.player.executed[0].name is CommandName.OPEN
-    assert car.player.executed[0].value == str(music / "Album B")
+    await async_wait_for(lambda: car.player.commands)
+    assert car.player.commands[0].name is CommandName.OPEN
+    assert car.player.commands[0].value == str(music / "Album B")
     # An id the car did not offer is one log line; the next command still runs.
     with caplog.at_level(logging.WARNING):
         await phone.sio.emit("headunit_select", {"kind": "library", "id": "00ff"})
         await phone.sio.emit("carplay_command", {"command": "pause"})
-        await async_wait_for(lambda: len(car.player.executed) == 2)
-    assert car.player.executed[1].name is CommandName.PAUSE
+        await async_wait_for(lambda: len(car.player.commands) == 2)
+    assert car.player.commands[1].name is CommandName.PAUSE
     assert "dropped a headunit_select from the backend: no library item 00ff" in caplog.text
 
 
@@ -61,6 +61,6 @@ async def test_a_backend_without_the_extension_changes_nothing(
     assert phone.states[-1]["mediaTitle"] == "Song 0"
     await rest(backend.url, 7, {"command": "next", "value": None})
     await async_wait_for(lambda: phone.states[-1]["mediaTitle"] == "Song 1")
-    assert [c.name for c in car.player.executed] == [CommandName.NEXT]
+    assert [c.name for c in car.player.commands] == [CommandName.NEXT]
     assert phone.errors == []
     assert car.supervisor.sessions == 1

@@ -159,19 +159,19 @@ def test_car_survives_hostile_commands(rig: Rig, raw_car: Any, batch: list[objec
     sentinel = rig.next_sentinel()
 
     async def feed() -> None:
-        start = len(player.executed)
+        start = len(player.commands)
         for item in batch:
             await raw_car.emit(item)
         await raw_car.emit(sentinel)
         await async_wait_for(
-            lambda: Command(CommandName.SEEK, sentinel["value"]) in player.executed
+            lambda: Command(CommandName.SEEK, sentinel["value"]) in player.commands
         )
-        del player.executed[:start]
+        del player.commands[:start]
 
     rig.run(feed)
     valid = [c for c in map(expected, batch) if c is not None]
-    assert player.executed == [*valid, Command(CommandName.SEEK, sentinel["value"])]
-    player.executed.clear()
+    assert player.commands == [*valid, Command(CommandName.SEEK, sentinel["value"])]
+    player.commands.clear()
     assert raw_car.supervisor.connected
     assert raw_car.supervisor.sessions == 1
 
@@ -228,9 +228,9 @@ def test_oversized_integers_are_dropped_by_the_library(rig: Rig, raw_car: Any) -
     async def feed() -> None:
         await raw_car.emit({"command": "seek", "value": 10**200})
         await raw_car.emit(sentinel)
-        await async_wait_for(lambda: bool(player.executed))
+        await async_wait_for(lambda: bool(player.commands))
 
     rig.run(feed)
-    assert player.executed == [Command(CommandName.SEEK, sentinel["value"])]
-    player.executed.clear()
+    assert player.commands == [Command(CommandName.SEEK, sentinel["value"])]
+    player.commands.clear()
     assert raw_car.supervisor.sessions == 1

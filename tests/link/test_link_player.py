@@ -47,7 +47,7 @@ async def test_rest_commands_drive_the_player_and_now_playing_follows(
     state = await now_playing(backend.url)
     assert state["mediaTitle"] == "Song 1"
     assert 42 <= state["currentTime"] < 44
-    assert [c.name for c in car.player.executed] == ["play", "next", "seek", "pause"]
+    assert [c.name for c in car.player.commands] == ["play", "next", "seek", "pause"]
 
 
 async def test_phone_commands_arrive_in_order(backend, token_file, make_car, make_phone):
@@ -62,8 +62,8 @@ async def test_phone_commands_arrive_in_order(backend, token_file, make_car, mak
         {"command": "play"},
     ):
         await phone.sio.emit("carplay_command", payload)
-    await async_wait_for(lambda: len(car.player.executed) == 5)
-    assert car.player.executed == [
+    await async_wait_for(lambda: len(car.player.commands) == 5)
+    assert car.player.commands == [
         Command(CommandName.NEXT),
         Command(CommandName.NEXT),
         Command(CommandName.PREVIOUS),
@@ -114,7 +114,7 @@ async def test_invalid_commands_are_logged_once_and_dropped(backend, token_file,
     for payload in ({"command": "explode"}, {"command": "seek", "value": -1}, [1, 2], None):
         car.link.commands.received(payload)
     car.link.commands.received({"command": "pause"})
-    await async_wait_for(lambda: car.player.executed == [Command(CommandName.PAUSE)])
+    await async_wait_for(lambda: car.player.commands == [Command(CommandName.PAUSE)])
     dropped = [r for r in caplog.records if "dropped a carplay_command" in r.getMessage()]
     assert len(dropped) == 4
     assert "unknown command 'explode'" in dropped[0].getMessage()

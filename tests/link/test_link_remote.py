@@ -4,7 +4,7 @@ and handoff in the player role."""
 from __future__ import annotations
 
 import pytest
-from link_helpers import FakePlayer, link_config
+from link_helpers import FakeTarget, link_config
 from support import async_wait_for
 
 from headunit.component import Context
@@ -25,9 +25,9 @@ async def test_the_link_takes_the_role_of_the_target_the_daemon_runs(tmp_path):
     def role(target, config):
         return create(Context(Controller(target), config, lambda: None)).role
 
-    assert (role(mirror, remote), role(FakePlayer(), player)) == ("remote", "player")
+    assert (role(mirror, remote), role(FakeTarget(), player)) == ("remote", "player")
     # A reload to the other role keeps the running one: the target outlives the link.
-    assert (role(mirror, player), role(FakePlayer(), remote)) == ("remote", "player")
+    assert (role(mirror, player), role(FakeTarget(), remote)) == ("remote", "player")
 
 
 def phone_state(**fields):
@@ -167,8 +167,8 @@ async def test_handoff_continues_what_the_phone_starts(backend, token_file, make
     await async_wait_for(lambda: car.supervisor.connected)
     phone = await make_phone(backend.url)
     await phone.sio.emit("playback_state_update", phone_state(currentTime=30.0))
-    await async_wait_for(lambda: len(car.player.executed) == 2)
-    open_, seek = car.player.executed
+    await async_wait_for(lambda: len(car.player.commands) == 2)
+    open_, seek = car.player.commands
     assert open_.name is CommandName.OPEN
     assert open_.value.uri == "http://media.example/api/media/5/stream"
     assert open_.value.media_id == 5  # published as mediaId, as the phone had it
@@ -182,8 +182,8 @@ async def test_handoff_continues_what_the_phone_starts(backend, token_file, make
         await phone.sio.emit("playback_state_update", phone_state(currentTime=31.0))
     # The marker: another media, which the paused car does take over.
     await phone.sio.emit("playback_state_update", phone_state(mediaId=6, currentTime=0.0))
-    await async_wait_for(lambda: len(car.player.executed) > 3)
-    assert car.player.executed[3].value.media_id == 6  # nothing came before it
+    await async_wait_for(lambda: len(car.player.commands) > 3)
+    assert car.player.commands[3].value.media_id == 6  # nothing came before it
 
 
 async def test_no_handoff_while_the_car_plays(backend, token_file, make_car, make_phone):
@@ -200,6 +200,6 @@ async def test_no_handoff_while_the_car_plays(backend, token_file, make_car, mak
     # over the first one, that would have come before.
     await car.controller.execute(Command(CommandName.PAUSE), "test")
     await phone.sio.emit("playback_state_update", phone_state(mediaId=6))
-    await async_wait_for(lambda: CommandName.OPEN in [c.name for c in car.player.executed])
-    opened = [c.value.media_id for c in car.player.executed if c.name is CommandName.OPEN]
+    await async_wait_for(lambda: CommandName.OPEN in [c.name for c in car.player.commands])
+    opened = [c.value.media_id for c in car.player.commands if c.name is CommandName.OPEN]
     assert opened == [6]

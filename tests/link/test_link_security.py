@@ -33,8 +33,8 @@ async def test_user_8_never_reaches_user_7s_car(backend, token_file, make_car, m
     assert (await rest(backend.url, 8, {"command": "seek", "value": 99}))[0] == 200
     # The owner's command arrives; had any of user 8's, it would have arrived before it.
     await owner.sio.emit("carplay_command", {"command": "pause"})
-    await async_wait_for(lambda: bool(car.player.executed))
-    assert car.player.executed == [Command(CommandName.PAUSE)]
+    await async_wait_for(lambda: bool(car.player.commands))
+    assert car.player.commands == [Command(CommandName.PAUSE)]
     assert car.link.peers.snapshot() == []  # the intruder's state, stamped as user 7, too
     assert all(state["userId"] == 7 for state in owner.states)
     assert intruder.states == []  # and user 8 sees nothing of user 7

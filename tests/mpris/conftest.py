@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from mpris_helpers import (
     NAME,
-    FakeTarget,
     MprisClient,
     RecordingSink,
     Start,
@@ -17,7 +16,7 @@ from mpris_helpers import (
     title,
     until,
 )
-from support import DaemonProcess, make_album
+from support import DaemonProcess, FakeTarget, make_album
 
 from headunit.component import Context
 from headunit.config import Config, MediaConfig

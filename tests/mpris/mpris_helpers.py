@@ -1,20 +1,18 @@
-"""Helpers for the MPRIS tests: a D-Bus client of the player, a fake target, a sink."""
+"""Helpers for the MPRIS tests: a D-Bus client of the player, tracks, a sink."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
-from support import DaemonProcess, async_wait_for
+from support import DaemonProcess, FakeTarget, async_wait_for
 
-from headunit.controller import Controller, SnapshotTarget
-from headunit.model import Command, CommandError, CommandName, LoopMode
+from headunit.controller import Controller
 from headunit.mpris.server import MprisServer
-from headunit.state import PlayerState, Status, Track
+from headunit.state import PlayerState, Track
 
 OBJECT_PATH = "/org/mpris/MediaPlayer2"
 ROOT = "org.mpris.MediaPlayer2"
@@ -137,86 +135,6 @@ def make_tracks(count: int, duration: float = 120.0) -> list[Track]:
         )
         for i in range(count)
     ]
-
-
-class FakeTarget(SnapshotTarget):
-    """A small in-process player: records commands, publishes snapshots like the real one."""
-
-    def __init__(self, tracks: list[Track]) -> None:
-        self.tracks = list(tracks)
-        self.index = 0
-        self.commands: list[Command] = []
-        super().__init__(self._derive(PlayerState(track=self.tracks[0] if tracks else None)))
-
-    def _derive(self, state: PlayerState) -> PlayerState:
-        has = state.track is not None
-        wrap = state.loop is LoopMode.PLAYLIST and has
-        return replace(
-            state,
-            can_next=has and (self.index < len(self.tracks) - 1 or wrap),
-            can_previous=has and (self.index > 0 or wrap),
-            can_seek=has,
-            can_play=has,
-            can_pause=has,
-            queue_length=len(self.tracks),
-        )
-
-    def publish(self, seeked: bool = False, **changes: Any) -> None:
-        """Report a new snapshot (as the player does after mpv confirms a change)."""
-        self._report(self._derive(replace(self._state, **changes)), seeked)
-
-    def _go(self, index: int) -> None:
-        self.index = index % len(self.tracks)
-        self.publish(track=self.tracks[self.index], **self._at(0.0))
-
-    @staticmethod
-    def _at(seconds: float) -> dict[str, Any]:
-        return {"position": seconds, "clock": _now()}
-
-    async def execute(self, command: Command) -> None:
-        self.commands.append(command)
-        s, name, value = self._state, command.name, command.value
-        playing = {"status": Status.PLAYING}
-        if name is CommandName.PLAY or (
-            name is CommandName.TOGGLE and s.status is not Status.PLAYING
-        ):
-            self.publish(**playing, **self._at(self.position()))
-        elif name in (CommandName.PAUSE, CommandName.TOGGLE):
-            self.publish(status=Status.PAUSED, **self._at(self.position()))
-        elif name is CommandName.STOP:
-            self.publish(status=Status.STOPPED, **self._at(0.0))
-        elif name is CommandName.NEXT:
-            if self.index + 1 < len(self.tracks) or s.loop is LoopMode.PLAYLIST:
-                self._go(self.index + 1)
-            else:
-                self.publish(status=Status.STOPPED, **self._at(0.0))
-        elif name is CommandName.PREVIOUS:
-            self._go(self.index - 1)
-        elif name in (CommandName.SEEK, CommandName.SEEK_BY):
-            target = value if name is CommandName.SEEK else self.position() + value
-            duration = s.track.duration if s.track else None
-            if duration is not None and target > duration:
-                await self.execute(Command(CommandName.NEXT))
-            else:
-                self.publish(seeked=True, **self._at(max(0.0, target)))
-        elif name is CommandName.VOLUME:
-            self.publish(volume=float(value))
-        elif name is CommandName.SHUFFLE:
-            self.publish(shuffle=value)
-        elif name is CommandName.LOOP:
-            self.publish(loop=LoopMode(value))
-        elif name is CommandName.OPEN:
-            if "missing" in str(value):
-                raise CommandError(f"cannot open {value}")
-            self.tracks.append(
-                Track(entry_id=len(self.tracks) + 100, uri=str(value), title="Opened")
-            )
-            self._go(len(self.tracks) - 1)
-            self.publish(**playing)
-
-
-def _now() -> float:
-    return time.monotonic()
 
 
 class RecordingSink:

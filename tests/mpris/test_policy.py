@@ -21,8 +21,8 @@ import pytest
 from dbus_fast import BusType, DBusError
 from dbus_fast.aio import MessageBus
 from dbus_fast.constants import NameFlag, RequestNameReply
-from mpris_helpers import FakeTarget, make_tracks
-from support import DBusDaemon
+from mpris_helpers import make_tracks
+from support import DBusDaemon, FakeTarget
 
 from headunit.component import Context
 from headunit.config import parse

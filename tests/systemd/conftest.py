@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Iterator
 
 import pytest
-from support import NotifySocket
+from support import FakeTarget, NotifySocket
 
 from headunit.controller import Controller
-from headunit.model import Command
-from headunit.state import PlayerState
 
 
 @pytest.fixture
@@ -27,29 +24,6 @@ def notify_env(notify_socket: NotifySocket, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("WATCHDOG_USEC", raising=False)
     monkeypatch.delenv("WATCHDOG_PID", raising=False)
     return notify_socket
-
-
-class FakeTarget:
-    """A player stand-in: the test sets the state, the controller fans it out."""
-
-    def __init__(self) -> None:
-        self.state = PlayerState()
-        self._on_state: Callable[[PlayerState], None] = lambda s: None
-
-    def position(self) -> float:
-        return self.state.position_at()
-
-    async def execute(self, command: Command) -> None:
-        pass
-
-    def bind(
-        self, on_state: Callable[[PlayerState], None], on_seeked: Callable[[PlayerState], None]
-    ) -> None:
-        self._on_state = on_state
-
-    def update(self, **changes: object) -> None:
-        self.state = replace(self.state, **changes)
-        self._on_state(self.state)
 
 
 @pytest.fixture

@@ -5,18 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Any
 
 import pytest
-from support import NotifySocket, async_wait_for
+from support import FakeTarget, NotifySocket, async_wait_for
 
 from headunit import systemd
 from headunit.component import Context
 from headunit.config import Config
 from headunit.controller import Controller
 from headunit.state import PlayerState, Status, Track
-
-FakeTarget = Any  # a fixture from conftest.py; no cross-directory imports
 
 SONG = Track(entry_id=1, uri="file:///m/a.flac", title="Song A", artist=("Band",), duration=200)
 
@@ -63,7 +60,7 @@ async def test_status_shows_what_is_playing(
 ) -> None:
     component = make(controller)
     await component.start()
-    target.update(status=Status.PLAYING, track=SONG, queue_length=3)
+    target.publish(status=Status.PLAYING, track=SONG, queue_length=3)
     await async_wait_for(lambda: notify_env.last("STATUS") == "Playing: Song A - Band")
     await component.stop()
 
@@ -77,7 +74,7 @@ async def test_status_burst_is_rate_limited_and_ends_on_the_latest(
     await component.start()
     notify_env.messages()  # READY=1
     for n in range(20):  # holding "next" on a long queue
-        target.update(status=Status.PLAYING, track=Track(entry_id=n, uri=f"u{n}", title=f"T{n}"))
+        target.publish(status=Status.PLAYING, track=Track(entry_id=n, uri=f"u{n}", title=f"T{n}"))
     await async_wait_for(lambda: notify_env.last("STATUS") == "Playing: T19")
     statuses = [m["STATUS"] for m in notify_env.received[1:]]
     assert len(statuses) <= 2  # the first at once, then the latest when the interval is up
@@ -90,8 +87,8 @@ async def test_seek_and_volume_do_not_touch_status(
     component = make(controller)
     await component.start()
     notify_env.messages()
-    target.update(volume=40.0, position=12.0)
-    target.update(status=Status.PLAYING, track=SONG)  # the marker
+    target.publish(volume=40.0, position=12.0)
+    target.publish(status=Status.PLAYING, track=SONG)  # the marker
     await wait_count(notify_env, "STATUS", 2)
     assert notify_env.received[1:] == [{"STATUS": "Playing: Song A - Band"}]
     await component.stop()
