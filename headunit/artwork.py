@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import mutagen
 from mutagen.flac import Picture
 
+from headunit.files import write_atomically
 from headunit.media import to_local_path
 
 log = logging.getLogger(__name__)
@@ -109,18 +109,9 @@ def _cache(data: bytes, suffix: str, cache_dir: Path) -> Path:
     target = cache_dir / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
     if target.exists():
         return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    # Atomic: a reader (a media widget) never sees half a picture.
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".art-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # clients of another user (mpris-proxy) read it
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    # Atomic: a reader (a media widget) never sees half a picture. 0644: clients of
+    # another user (mpris-proxy) read it.
+    write_atomically(target, data, mode=0o644)
     return target
 
 

@@ -17,13 +17,13 @@ import asyncio
 import json
 import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from headunit.files import write_atomically
 from headunit.model import LoopMode
 from headunit.resume import VERSION, ResumeState
 from headunit.state import PlayerState, Status
@@ -170,27 +170,9 @@ class Store:
         with self._lock:
             queue = (state.uris, state.order)
             if queue != self._written_queue:
-                self._write(self.queue_path, encode_queue(state))
+                write_atomically(self.queue_path, encode_queue(state), durable=True)
                 self._written_queue = queue
-            self._write(self.path, encode(state))
-
-    def _write(self, path: Path, data: bytes) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            view = memoryview(data)
-            while view:  # a big queue may take more than one write
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+            write_atomically(self.path, encode(state), durable=True)
 
 
 class StoreSink:

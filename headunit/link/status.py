@@ -11,12 +11,12 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from headunit.files import write_atomically
 from headunit.tasks import Background
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,9 @@ class StatusFile:
         self._last_write = time.monotonic()
         data = {**self._snapshot(), "written": time.time()}
         try:
-            await asyncio.to_thread(_write_atomically, self._path, data)
+            # 0644: `headunit status` may run as another user than the daemon; no secret is in it.
+            payload = json.dumps(data).encode()
+            await asyncio.to_thread(write_atomically, self._path, payload, 0o644)
         except OSError as exc:
             log.debug("cannot write %s: %s", self._path, exc)
 
@@ -54,13 +56,6 @@ class StatusFile:
         await self._writer.stop()
         with contextlib.suppress(OSError):
             self._path.unlink()  # no daemon, no link: a stale file would mislead
-
-
-def _write_atomically(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".tmp")
-    partial.write_text(json.dumps(data))
-    os.replace(partial, path)
 
 
 def read_status(state_dir: Path) -> dict[str, Any] | None:
