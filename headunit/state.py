@@ -76,7 +76,6 @@ class PlayerState:
     track: Track | None = None
     position: float = 0.0  # seconds, at `clock` (time.monotonic())
     clock: float = field(default=0.0, compare=False)
-    rate: float = 1.0
     volume: float = 100.0  # percent
     shuffle: bool = False
     loop: LoopMode = LoopMode.NONE
@@ -85,7 +84,6 @@ class PlayerState:
     can_seek: bool = False
     can_play: bool = False
     can_pause: bool = False
-    can_control: bool = True
     queue_length: int = 0
     up_next: tuple[QueueItem, ...] = ()  # the next few entries, for the phone
 
@@ -94,7 +92,7 @@ class PlayerState:
         position = self.position
         if self.status is Status.PLAYING:
             now = time.monotonic() if now is None else now
-            position += max(0.0, now - self.clock) * self.rate
+            position += max(0.0, now - self.clock)  # a car plays at normal speed
         duration = self.track.duration if self.track else None
         if duration is not None and duration > 0:
             position = min(position, duration)

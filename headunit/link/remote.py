@@ -31,7 +31,7 @@ def _track_key(peer: Peer) -> tuple[object, ...]:
 
 class RemoteMirror(SnapshotTarget):
     def __init__(self) -> None:
-        super().__init__(PlayerState(can_control=True))
+        super().__init__(PlayerState())
         self._send: Send | None = None
         self._entries: dict[tuple[object, ...], int] = {}
 
@@ -66,7 +66,7 @@ class RemoteMirror(SnapshotTarget):
 
     def _mirror(self, peer: Peer | None) -> PlayerState:
         if peer is None:
-            return PlayerState(can_control=True)
+            return PlayerState()
         remote = peer.state
         key = _track_key(peer)
         entry = self._entries.setdefault(key, len(self._entries) + 1)
@@ -90,7 +90,6 @@ class RemoteMirror(SnapshotTarget):
             can_seek=True,
             can_play=True,
             can_pause=True,
-            can_control=True,
         )
 
     def _wire(self, command: Command) -> dict[str, Any]:

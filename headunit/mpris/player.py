@@ -48,11 +48,6 @@ async def run_command(
         raise DBusError(ErrorType.INVALID_ARGS, str(exc)) from None
 
 
-def can(state: PlayerState, flag: bool) -> bool:
-    """A Can* value: all are false when the player cannot be controlled (rule 14)."""
-    return state.can_control and flag
-
-
 class PlayerInterface(ServiceInterface):
     def __init__(self, controller: Controller, open_policy: OpenPolicy) -> None:
         super().__init__(PLAYER_INTERFACE)
@@ -70,12 +65,12 @@ class PlayerInterface(ServiceInterface):
 
     @dbus_method()
     async def Play(self) -> None:
-        if can(self._state, self._state.can_play):
+        if self._state.can_play:
             await self._execute(CommandName.PLAY)
 
     @dbus_method()
     async def Pause(self) -> None:
-        if can(self._state, self._state.can_pause):
+        if self._state.can_pause:
             await self._execute(CommandName.PAUSE)
 
     @dbus_method()
@@ -83,34 +78,33 @@ class PlayerInterface(ServiceInterface):
         state = self._state
         # Playing -> pause needs CanPause; paused or stopped -> play needs CanPlay.
         allowed = state.can_pause if state.status is Status.PLAYING else state.can_play
-        if can(state, allowed):
+        if allowed:
             await self._execute(CommandName.TOGGLE)
 
     @dbus_method()
     async def Stop(self) -> None:
-        if self._state.can_control:
-            await self._execute(CommandName.STOP)
+        await self._execute(CommandName.STOP)
 
     @dbus_method()
     async def Next(self) -> None:
-        if can(self._state, self._state.can_next):
+        if self._state.can_next:
             await self._execute(CommandName.NEXT)
 
     @dbus_method()
     async def Previous(self) -> None:
-        if can(self._state, self._state.can_previous):
+        if self._state.can_previous:
             await self._execute(CommandName.PREVIOUS)
 
     @dbus_method()
     async def Seek(self, offset: DBusInt64) -> None:
         # The player clamps before 0 and moves on to the next track past the end.
-        if can(self._state, self._state.can_seek):
+        if self._state.can_seek:
             await self._execute(CommandName.SEEK_BY, offset / 1_000_000)
 
     @dbus_method()
     async def SetPosition(self, track_id: DBusObjectPath, position: DBusInt64) -> None:
         state = self._state
-        if not can(state, state.can_seek) or track_id != trackid(state.track):
+        if not state.can_seek or track_id != trackid(state.track):
             return  # a stale trackid: the client meant another track
         if state.track is None or position < 0:
             return
@@ -155,8 +149,7 @@ class PlayerInterface(ServiceInterface):
             raise DBusError(
                 ErrorType.INVALID_ARGS, f"LoopStatus is one of None, Track, Playlist: {value!r}"
             )
-        if self._state.can_control:
-            await self._execute(CommandName.LOOP, str(LOOP_FROM_MPRIS[value]))
+        await self._execute(CommandName.LOOP, str(LOOP_FROM_MPRIS[value]))
 
     @dbus_property()
     def Rate(self) -> DBusDouble:
@@ -165,7 +158,7 @@ class PlayerInterface(ServiceInterface):
     @Rate.setter
     async def Rate(self, value: DBusDouble) -> None:
         # The spec: setting Rate to 0 is like Pause; other rates are out of range (ignored).
-        if value == 0.0 and can(self._state, self._state.can_pause):
+        if value == 0.0 and self._state.can_pause:
             await self._execute(CommandName.PAUSE)
 
     @dbus_property()
@@ -174,8 +167,7 @@ class PlayerInterface(ServiceInterface):
 
     @Shuffle.setter
     async def Shuffle(self, value: DBusBool) -> None:
-        if self._state.can_control:
-            await self._execute(CommandName.SHUFFLE, bool(value))
+        await self._execute(CommandName.SHUFFLE, bool(value))
 
     @dbus_property(access=PropertyAccess.READ)
     def Metadata(self) -> DBusDict:
@@ -189,11 +181,10 @@ class PlayerInterface(ServiceInterface):
     async def Volume(self, value: DBusDouble) -> None:
         if math.isnan(value):
             raise DBusError(ErrorType.INVALID_ARGS, "Volume is a number 0.0..1.0, got NaN")
-        if self._state.can_control:
-            # Negative gives 0; above 1.0 is the most the player allows.
-            # Rounded: 0.55 * 100 is 55.00000000000001 in binary floating point.
-            percent = round(min(100.0, max(0.0, value * 100)), 2)
-            await self._execute(CommandName.VOLUME, percent)
+        # Negative gives 0; above 1.0 is the most the player allows.
+        # Rounded: 0.55 * 100 is 55.00000000000001 in binary floating point.
+        percent = round(min(100.0, max(0.0, value * 100)), 2)
+        await self._execute(CommandName.VOLUME, percent)
 
     @dbus_property(access=PropertyAccess.READ)
     def Position(self) -> DBusInt64:
@@ -209,24 +200,24 @@ class PlayerInterface(ServiceInterface):
 
     @dbus_property(access=PropertyAccess.READ)
     def CanGoNext(self) -> DBusBool:
-        return can(self._state, self._state.can_next)
+        return self._state.can_next
 
     @dbus_property(access=PropertyAccess.READ)
     def CanGoPrevious(self) -> DBusBool:
-        return can(self._state, self._state.can_previous)
+        return self._state.can_previous
 
     @dbus_property(access=PropertyAccess.READ)
     def CanPlay(self) -> DBusBool:
-        return can(self._state, self._state.can_play)
+        return self._state.can_play
 
     @dbus_property(access=PropertyAccess.READ)
     def CanPause(self) -> DBusBool:
-        return can(self._state, self._state.can_pause)
+        return self._state.can_pause
 
     @dbus_property(access=PropertyAccess.READ)
     def CanSeek(self) -> DBusBool:
-        return can(self._state, self._state.can_seek)
+        return self._state.can_seek
 
     @dbus_property(access=PropertyAccess.READ)
     def CanControl(self) -> DBusBool:
-        return self._state.can_control
+        return True  # headunit is always controllable, so this never changes

@@ -70,19 +70,6 @@ async def test_next_and_previous_do_nothing_when_they_cannot(surface: Surface) -
     assert names(surface) == [C.NEXT, C.NEXT]
 
 
-async def test_nothing_is_possible_without_control(surface: Surface) -> None:
-    surface.target.publish(can_control=False)
-    client = surface.client
-    props = await client.get_all()
-    assert props["CanControl"].value is False
-    for name in ("CanGoNext", "CanGoPrevious", "CanPlay", "CanPause", "CanSeek"):
-        assert props[name].value is False, name
-    for member in ("Play", "PlayPause", "Next", "Stop"):
-        await client.ok(member)
-    await client.set("Volume", "d", 0.2)
-    assert surface.target.commands == []
-
-
 async def test_seek_is_relative_in_microseconds(surface: Surface) -> None:
     await surface.client.ok("Seek", "x", 10_500_000)
     assert surface.target.commands == [Command(C.SEEK_BY, 10.5)]
