@@ -41,7 +41,7 @@ from dbus_fast.aio import MessageBus
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from support import DBusDaemon, write_config  # noqa: E402
+from support import DBusDaemon, dbus_call, write_config  # noqa: E402
 
 from headunit.backend.auth import Verifier, mint  # noqa: E402
 from headunit.backend.server import Backend, serve  # noqa: E402
@@ -119,17 +119,8 @@ class Mpris:
         self.bus, self.name = bus, name
 
     async def call(self, interface: str, member: str, signature: str = "", body: Any = ()) -> Any:
-        reply = await self.bus.call(
-            Message(
-                destination=self.name,
-                path=MPRIS_PATH,
-                interface=interface,
-                member=member,
-                signature=signature,
-                body=list(body),
-            )
-        )
-        if reply is None or reply.message_type == MessageType.ERROR:
+        reply = await dbus_call(self.bus, self.name, MPRIS_PATH, interface, member, signature, body)
+        if reply.message_type == MessageType.ERROR:
             return None
         return reply.body
 

@@ -41,7 +41,7 @@ from dbus_fast.aio import MessageBus
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from support import DBusDaemon, make_tone, write_config  # noqa: E402
+from support import DBusDaemon, dbus_call, make_tone, write_config  # noqa: E402
 
 MPRIS_PATH = "/org/mpris/MediaPlayer2"
 PLAYER = "org.mpris.MediaPlayer2.Player"
@@ -78,16 +78,7 @@ class Player:
         return future
 
     async def call(self, member: str, signature: str = "", *args: Any, iface: str = PLAYER) -> Any:
-        message = Message(
-            destination=self.name,
-            path=MPRIS_PATH,
-            interface=iface,
-            member=member,
-            signature=signature,
-            body=list(args),
-        )
-        reply = await self.bus.call(message)
-        assert reply is not None
+        reply = await dbus_call(self.bus, self.name, MPRIS_PATH, iface, member, signature, args)
         if reply.message_type is MessageType.ERROR:
             raise RuntimeError(f"{self.label}: {member}: {reply.error_name} {reply.body}")
         return reply.body

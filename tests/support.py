@@ -20,6 +20,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from dbus_fast import Message
+from dbus_fast.aio import MessageBus
+
 from headunit.controller import SnapshotTarget
 from headunit.model import Command, CommandError, CommandName, LoopMode, MediaRef
 from headunit.state import PlayerState, Status, Track
@@ -166,6 +169,22 @@ class NotifySocket:
 
     def close(self) -> None:
         self.sock.close()
+
+
+async def dbus_call(
+    bus: MessageBus,
+    destination: str,
+    path: str,
+    interface: str,
+    member: str,
+    signature: str = "",
+    body: Sequence[Any] = (),
+) -> Message:
+    """One method call; the reply, an error or not (the caller decides what an error is)."""
+    call = {"destination": destination, "path": path, "interface": interface, "member": member}
+    reply = await bus.call(Message(**call, signature=signature, body=list(body)))
+    assert reply is not None, f"{member}: no reply"
+    return reply
 
 
 class DBusDaemon:

@@ -165,13 +165,19 @@ async def test_device_absent_at_start_is_picked_up_later(tmp_path: Path) -> None
         assert await wait_commands(received, 1) == [Command(CommandName.TOGGLE)]
 
 
+async def hold_next(plugs: Plugs, received: list[Command], seeks: int) -> PipeSource:
+    """Press next and keep it down until `seeks` commands came from the hold."""
+    pipe = await plugs.wait_open(1)
+    pipe.send(NEXTSONG, 1)
+    await wait_commands(received, seeks)
+    return pipe
+
+
 async def test_held_key_seeks_without_further_events(device_path: Path) -> None:
     """Adapters without autorepeat send one down and one up: the seeks come from a timer."""
     plugs, received = Plugs(), []
     async for _ in run_device(device_path, plugs, received, long_press=0.05):
-        pipe = await plugs.wait_open(1)
-        pipe.send(NEXTSONG, 1)
-        await wait_commands(received, 2)
+        pipe = await hold_next(plugs, received, 2)
         pipe.send(NEXTSONG, 0)
         pipe.send(PLAYPAUSE, 1)  # the marker: a skip on release would come before it
         await async_wait_for(lambda: Command(CommandName.TOGGLE) in received)
@@ -183,9 +189,7 @@ async def test_held_key_seeks_without_further_events(device_path: Path) -> None:
 async def test_unplugged_mid_hold_stops_seeking(device_path: Path) -> None:
     plugs, received = Plugs(), []
     async for _ in run_device(device_path, plugs, received, long_press=0.05):
-        pipe = await plugs.wait_open(1)
-        pipe.send(NEXTSONG, 1)
-        await wait_commands(received, 1)
+        pipe = await hold_next(plugs, received, 1)
         plug(device_path, False)
         pipe.unplug()
         await plugs.wait_tried()  # the unplug is noticed

@@ -4,7 +4,7 @@ phones started and stopped around each test (helpers in link_helpers.py)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,12 @@ async def backend() -> AsyncIterator[Running]:
     await asyncio.wait_for(running.stop(), TEARDOWN)
 
 
+async def stop_each(items: list[Any], stop: Callable[[Any], Awaitable[None]]) -> None:
+    """Bounded: a stop that hangs fails here, by name, instead of stalling the run."""
+    for item in items:
+        await asyncio.wait_for(stop(item), TEARDOWN)
+
+
 @pytest.fixture
 def token_file(tmp_path: Path) -> Path:
     return write_token(tmp_path / "token", make_token(7))
@@ -42,9 +48,7 @@ async def make_car() -> AsyncIterator[Callable[..., Any]]:
         return car
 
     yield start
-    for car in cars:
-        # Bounded: a stop that hangs fails here, by name, instead of stalling the run.
-        await asyncio.wait_for(car.link.stop(), TEARDOWN)
+    await stop_each(cars, lambda car: car.link.stop())
 
 
 @pytest.fixture
@@ -57,8 +61,7 @@ async def make_phone() -> AsyncIterator[Callable[..., Any]]:
         return phone
 
     yield connect
-    for phone in phones:
-        await asyncio.wait_for(phone.sio.disconnect(), TEARDOWN)
+    await stop_each(phones, lambda phone: phone.sio.disconnect())
 
 
 @pytest.fixture

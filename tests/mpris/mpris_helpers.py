@@ -8,7 +8,7 @@ from typing import Any
 
 from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
-from support import DaemonProcess, FakeTarget, async_wait_for
+from support import DaemonProcess, FakeTarget, async_wait_for, dbus_call
 
 from headunit.controller import Controller
 from headunit.mpris.server import MprisServer
@@ -57,13 +57,7 @@ class MprisClient:
     async def _send(
         self, dest: str, path: str, iface: str, member: str, sig: str, args: Any
     ) -> Message:
-        msg = Message(
-            destination=dest, path=path, interface=iface, member=member,
-            signature=sig, body=list(args),
-        )  # fmt: skip
-        reply = await self.bus.call(msg)
-        assert reply is not None
-        return reply
+        return await dbus_call(self.bus, dest, path, iface, member, sig, args)
 
     async def call(
         self, member: str, signature: str = "", *args: Any, iface: str = PLAYER
