@@ -12,6 +12,7 @@ import time
 import jwt
 import pytest
 import socketio
+from support import async_wait_for
 
 from headunit.backend import register
 from headunit.backend.local import start_local
@@ -101,10 +102,7 @@ async def test_local_backend_prints_a_curl_that_works(tmp_path):
         proc = await asyncio.create_subprocess_shell(line, stdout=asyncio.subprocess.PIPE)
         out, _ = await proc.communicate()
         assert b'"success": true' in out
-        for _ in range(300):
-            if got:
-                break
-            await asyncio.sleep(0.01)
+        await async_wait_for(lambda: got, within=3.0)
         assert got == [{"command": "next"}]
     finally:
         await car.disconnect()
