@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import subprocess
 from pathlib import Path
@@ -15,23 +16,39 @@ ROOT = Path(__file__).resolve().parent.parent
 OUTSIDE = re.compile(r"\bshare[d]/|\bthe see[d]\b|\bsee[d]'s\b", re.IGNORECASE)
 # A Markdown document named by path: it must be one of ours.
 DOCUMENT = re.compile(r"(?<![\w./\-${}])((?:\.\./|[\w-]+/)*[\w-]+\.md)\b")
-_SKIPPED_DIRS = {".git", ".venv", "__pycache__", "node_modules", "build", "dist"}
+
+
+def _ignored(relative: Path, patterns: list[str]) -> bool:
+    """Whether .gitignore's simple patterns (names and globs, a folder with a trailing
+    slash) leave `relative` out."""
+    names = relative.parts
+    for pattern in patterns:
+        folder = pattern.endswith("/")
+        pattern = pattern.strip("/")
+        parts = names[:-1] if folder else names
+        if "/" in pattern:
+            if fnmatch.fnmatch(str(relative), pattern + ("/*" if folder else "")):
+                return True
+        elif any(fnmatch.fnmatch(part, pattern) for part in parts):
+            return True
+    return False
 
 
 def tracked_files() -> list[Path]:
-    """Every tracked file; a copy of the tree without its git data is walked instead."""
+    """Every tracked file; a copy of the tree without its git data (as in a CI chroot)
+    is walked instead, leaving out .git and what .gitignore names."""
     try:
         listing = subprocess.run(
             ["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True, check=True
         ).stdout.decode()
         return [ROOT / name for name in listing.split("\0") if name]
     except (OSError, subprocess.CalledProcessError):
+        lines = (ROOT / ".gitignore").read_text().splitlines()
+        patterns = [".git", *(p for p in lines if p and not p.startswith("#"))]
         return [
             path
-            for path in ROOT.rglob("*")
-            if path.is_file()
-            and not _SKIPPED_DIRS.intersection(path.relative_to(ROOT).parts)
-            and not any(part.endswith(".egg-info") for part in path.parts)
+            for path in sorted(ROOT.rglob("*"))
+            if path.is_file() and not _ignored(path.relative_to(ROOT), patterns)
         ]
 
 
