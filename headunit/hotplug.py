@@ -20,6 +20,7 @@ from pathlib import Path
 from asyncinotify import Inotify, Mask
 
 from headunit import media
+from headunit.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +51,14 @@ class MediaWatch:
         self._inotify: Inotify | None = None
         self._mounts: select.epoll | None = None
         self._mountinfo: int | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = Background()
 
     async def start(self) -> None:
         self._inotify = Inotify()
         self._watch_mounts()
         await self._watch_folders()
-        self._tasks = [
-            asyncio.create_task(self._read_inotify(), name="hotplug-inotify"),
-            asyncio.create_task(self._settle_loop(), name="hotplug-rescan"),
-        ]
+        self._tasks.spawn(self._read_inotify(), "hotplug-inotify")
+        self._tasks.spawn(self._settle_loop(), "hotplug-rescan")
         # One rescan now: a stick mounted between the daemon's first scan and this
         # watch (at boot, a second apart) is not missed.
         self._changed.set()
@@ -117,11 +116,7 @@ class MediaWatch:
                 log.exception("media rescan failed; playing on")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        await self._tasks.stop()
         if self._mounts is not None:
             asyncio.get_running_loop().remove_reader(self._mounts.fileno())
             self._mounts.close()
