@@ -120,9 +120,6 @@ def _check_value(name: CommandName, value: object) -> None:
         uri = value.uri if isinstance(value, MediaRef) else value
         if not isinstance(uri, str) or not uri:
             raise CommandError(f"open needs a URI, got {_short(value)}")
-    elif name is CommandName.JUMP:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise CommandError(f"jump needs a queue position >= 1, got {_short(value)}")
     elif value is not None:
         raise CommandError(f"{name} takes no value, got {_short(value)}")
 

@@ -29,12 +29,19 @@ from headunit.artwork import find_art
 from headunit.config import PlayerConfig
 from headunit.controller import SnapshotTarget
 from headunit.libmpv import LoadfileSyntax, check_client_api, client_api_version
-from headunit.media import OPEN_BOUNDS, SUPPORTED_URI_SCHEMES, expand, is_stream, playlist_titles
+from headunit.media import (
+    OPEN_BOUNDS,
+    SUPPORTED_URI_SCHEMES,
+    expand,
+    is_stream,
+    playlist_titles,
+    title_from_name,
+)
 from headunit.model import Command, CommandError, CommandName, LoopMode, MediaRef
 from headunit.playqueue import Entry, Queue
 from headunit.resume import Plan, ResumeState
 from headunit.state import PlayerState, QueueItem, QueueListing, Status, Track, TrackInfo
-from headunit.tags import describe, title_from_name
+from headunit.tags import describe
 from headunit.tasks import Background
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ import aiohttp
 from headunit.artwork import image_suffix
 from headunit.controller import Controller
 from headunit.extension import MAX_ART_BYTES
-from headunit.link.background import Background
 from headunit.link.supervisor import Supervisor
 from headunit.media import to_local_path
 from headunit.state import PlayerState
+from headunit.tasks import Worker
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def _read(art_url: str) -> bytes | None:
     return data if len(data) <= MAX_ART_BYTES and image_suffix(data) else None
 
 
-class ArtUploader(Background):
+class ArtUploader(Worker):
     """A StateSink; `art_id(art_url)` is the uploaded picture's hash, once it is there."""
 
     task_name = "backend-art"

@@ -16,16 +16,16 @@ from typing import Any
 from headunit import extension
 from headunit.controller import Controller
 from headunit.library import LibraryItem, list_library
-from headunit.link.background import Background
 from headunit.link.commands import CommandReceiver
 from headunit.link.supervisor import Supervisor
 from headunit.model import Command, CommandError, CommandName
 from headunit.state import PlayerState
+from headunit.tasks import Worker
 
 log = logging.getLogger(__name__)
 
 
-class Browse(Background):
+class Browse(Worker):
     """A StateSink for `up_next`; one task sends, so bursts coalesce."""
 
     task_name = "backend-browse"
