@@ -6,14 +6,13 @@ import contextlib
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 import socketio
 from backend_helpers import Client
-from support import TEST_SECRET
+from support import TEST_SECRET, wait_for
 
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, Running, serve
@@ -72,13 +71,13 @@ def redis_url(tmp_path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(200):
+
+        def listening() -> bool:
+            assert proc.poll() is None, "redis-server exited"
             with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            proc.poll()
-            assert proc.returncode is None, "redis-server exited"
-            time.sleep(0.02)
+                return probe.connect_ex(("127.0.0.1", port)) == 0
+
+        wait_for(listening, within=4.0, what="redis-server to listen")
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()

@@ -15,6 +15,7 @@ from support import (
     TEST_SECRET,
     BackendProcess,
     DaemonProcess,
+    async_wait_for,
     embed_cover,
     free_port,
     make_album,
@@ -122,11 +123,10 @@ async def test_a_skip_on_the_car_shows_on_the_phone(browser, rig):
 
 
 async def wait_mpris(what: str, expected: str) -> None:
-    for _ in range(500):
-        if await playerctl("metadata", what) == expected:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"MPRIS {what} never became {expected!r}")
+    async def shown() -> bool:
+        return await playerctl("metadata", what) == expected
+
+    await async_wait_for(shown, what=f"MPRIS {what} to become {expected!r}")
 
 
 async def test_the_phones_controls_drive_the_car(browser, rig):
