@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from support import async_wait_for, make_album, make_tone
 
+from headunit.loading import Phase
 from headunit.model import Command, CommandError, CommandName, LoopMode
 from headunit.state import Status
 
@@ -217,7 +218,7 @@ async def test_cover_art_is_not_a_video_track(make_rig, tmp_path: Path) -> None:
     song = embed_cover(make_tone(tmp_path / "covered.flac", 3, tags={"TITLE": "Covered"}))
     rig = await make_rig([song])
     await playing(rig, "Covered")
-    await async_wait_for(lambda: rig.player._file_ready, what="the file open")
+    await async_wait_for(lambda: rig.player._loader.phase is Phase.PLAYING, what="the file open")
     await asyncio.sleep(0.1)
     assert rig.controller.state.track.media_type == "music"
     assert any(t.get("albumart") for t in rig.player._mpv.track_list)  # mpv saw the cover
