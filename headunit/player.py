@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import mpv
 
 from headunit import resume
 from headunit.artwork import find_art
-from headunit.config import PlayerConfig
+from headunit.config import ConfigError, PlayerConfig
 from headunit.controller import SnapshotTarget
 from headunit.libmpv import LoadfileSyntax, check_client_api, client_api_version
 from headunit.loading import (
@@ -96,6 +97,14 @@ def mpv_options(config: PlayerConfig) -> dict[str, Any]:
         # format matches, goes on into it without reopening the output: no gap.
         "prefetch_playlist": True,
         "gapless_audio": "weak",
+        # What PipeWire and PulseAudio see: mpv declares an audio-only stream as music
+        # (media.role), so a sound server's role policies can duck or pause it.
+        "audio_client_name": "headunit",
+        "replaygain": "no" if config.replaygain == "off" else config.replaygain,
+        "replaygain_preamp": config.replaygain_preamp,
+        "replaygain_clip": config.replaygain_clip_protection,
+        "replaygain_fallback": config.replaygain_fallback,
+        **config.mpv_options,  # last: the user's word on mpv is final
     }
 
 
@@ -174,7 +183,8 @@ class Player(SnapshotTarget):
     def _create_mpv(self) -> mpv.MPV:
         api = client_api_version(mpv.backend)
         check_client_api(api)
-        player = mpv.MPV(log_handler=self._mpv_log, loglevel="warn", **mpv_options(self._config))
+        _declare_music_role(os.environ)
+        player = _new_mpv(self._mpv_log, mpv_options(self._config), self._config.mpv_options)
         try:
             self._loadfile = LoadfileSyntax.from_command_list(player.command_list)
         except Exception:
@@ -717,6 +727,35 @@ class Player(SnapshotTarget):
         CommandName.OPEN: _open,
         CommandName.JUMP: _jump,
     }
+
+
+def _declare_music_role(environ: MutableMapping[str, str]) -> None:
+    """mpv's pipewire output says media.role=Music itself; its pulse output says nothing,
+    and libpulse takes a client's properties from PULSE_PROP (kept if the user set one)."""
+    props = environ.get("PULSE_PROP", "")
+    if "media.role" not in props:
+        environ["PULSE_PROP"] = f"{props} media.role=music".strip()
+
+
+def _new_mpv(
+    log_handler: Callable[[str, str, str], None],
+    options: dict[str, Any],
+    users: Mapping[str, str],
+) -> mpv.MPV:
+    """mpv with `options`; one it refuses from the user's [player] mpv_options is a
+    configuration error that names the key."""
+    try:
+        return mpv.MPV(log_handler=log_handler, loglevel="warn", **options)
+    except (AttributeError, ValueError) as exc:
+        # python-mpv's error carries (handle, option, value) as its last argument.
+        where = exc.args[-1] if exc.args and isinstance(exc.args[-1], tuple) else ()
+        name = where[1].decode() if len(where) > 2 and isinstance(where[1], bytes) else ""
+        key = next((k for k in users if k.replace("_", "-") == name), None)
+        if key is None:
+            raise
+        raise ConfigError(
+            f"player.mpv_options.{key}: mpv refused {users[key]!r}: {exc.args[0]}"
+        ) from None
 
 
 def _file_options(start: float, ref: MediaRef | None) -> str:
