@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from support import SOX, PipeWire, read_recording, silences, write_config  # noqa: E402
+from support import PipeWire, cut_tone, read_recording, silences, write_config  # noqa: E402
 
 VERBOSE = "-v" in sys.argv
 
@@ -39,23 +39,6 @@ VERBOSE = "-v" in sys.argv
 class Result:
     holes: list[tuple[float, int]]  # (seconds into the tone, silent samples), > 2 samples
     lost: float  # seconds of the tone that never came out (a reopened output drops some)
-
-
-def tone_files(folder: Path, rates: list[int], seconds: float) -> list[Path]:
-    """One continuous tone, cut into files at `rates` (the cut keeps the phase)."""
-    assert SOX, "sox is needed"
-    files = []
-    for n, rate in enumerate(rates):
-        first = round(n * seconds * rate)
-        path = folder / f"{n + 1:02d}.flac"
-        synth = ["synth", f"{(n + 1) * seconds + 1:g}", "sine", "440", "vol", "0.5"]
-        trim = ["trim", f"{first}s", f"{round(seconds * rate)}s"]
-        subprocess.run(
-            [SOX, "-n", "-r", str(rate), "-c", "2", "-b", "16", str(path), *synth, *trim],
-            check=True,
-        )
-        files.append(path)
-    return files
 
 
 def measure(samples: Any, rate: int, expected: float) -> Result:
@@ -132,7 +115,7 @@ def main() -> None:
             for case, rates in cases.items():
                 folder = tmp / case.split()[0]
                 folder.mkdir()
-                files = tone_files(folder, rates, seconds)
+                files = cut_tone(folder, rates, seconds)
                 samples = play(pw, args.checkout.resolve(), files, folder, options)
                 result = measure(samples, pw.RATE, len(files) * seconds)
                 report(case, result, pw.RATE, len(files) - 1)

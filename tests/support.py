@@ -39,6 +39,24 @@ def make_tone(
     return path
 
 
+def cut_tone(folder: Path, rates: list[int], seconds: float) -> list[Path]:
+    """One continuous 440 Hz tone (stereo, half scale) cut into FLAC files of `seconds`
+    each, the n-th at rates[n]: played back to back with no gap, it is one clean sine."""
+    assert SOX, "sox is needed to generate test audio (apt-get install sox)"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for n, rate in enumerate(rates):
+        path = folder / f"{n + 1:02d}.flac"
+        synth = ["synth", f"{(n + 1) * seconds + 1:g}", "sine", "440", "vol", "0.5"]
+        trim = ["trim", f"{round(n * seconds * rate)}s", f"{round(seconds * rate)}s"]
+        subprocess.run(
+            [SOX, "-n", "-r", str(rate), "-c", "2", "-b", "16", str(path), *synth, *trim],
+            check=True,
+        )
+        files.append(path)
+    return files
+
+
 def make_album(folder: Path, titles: list[str], seconds: float = 3.0) -> list[Path]:
     """Tagged FLAC tracks named '1 title.flac', '2 title.flac', ... in `folder`."""
     return [
