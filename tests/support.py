@@ -322,8 +322,13 @@ class PipeWire:
     SINK = "headunit_test"
     RATE = 48000
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, wireplumber: Mapping[str, Path] | None = None) -> None:
+        """`wireplumber`: configuration files to add, by their path under its folder."""
         self.tmp = tmp
+        for name, source in (wireplumber or {}).items():
+            target = tmp / "config" / "wireplumber" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
         runtime = tmp / "runtime"
         runtime.mkdir(parents=True, exist_ok=True)
         runtime.chmod(0o700)

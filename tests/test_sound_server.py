@@ -80,6 +80,27 @@ async def test_the_stream_says_it_is_headunit_playing_music(
     assert rig.controller.state.status is Status.PLAYING
 
 
+async def test_wireplumbers_role_policy_of_docs_car_md_routes_it_as_multimedia(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_rig, album: list[Path]
+) -> None:
+    """The WirePlumber 0.4 configuration docs/car.md gives: the stream lands on the
+    Multimedia endpoint, the one Navigation ducks and Communication corks."""
+    roles = Path(__file__).parent.parent / "docs" / "wireplumber" / "51-headunit-roles.lua"
+    server = PipeWire(tmp_path / "pw", wireplumber={f"policy.lua.d/{roles.name}": roles})
+    try:
+        for name in ("XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS"):
+            monkeypatch.setenv(name, server.env[name])
+        await make_rig(album, audio_output="pipewire")
+
+        def routed() -> bool:
+            links = server.run("pw-link", "-l").stdout
+            return "headunit:output_FL\n  |-> control.endpoint.multimedia:playback_FL" in links
+
+        await async_wait_for(routed, what="headunit linked to the Multimedia endpoint")
+    finally:
+        server.close()
+
+
 @pytest.mark.parametrize("output", ["pipewire", "pulse"])
 async def test_a_sound_server_restart_keeps_queue_track_and_position(
     pipewire: PipeWire, make_rig, tmp_path: Path, caplog: pytest.LogCaptureFixture, output: str
