@@ -7,12 +7,15 @@ end-file) are matched here, by the playlist entry id each loadfile returned, to 
 entry they are about; the machine answers with what the player must do. Pure logic, no
 mpv: every transition is tested on its own (tests/test_loading.py).
 
-    IDLE ──load──> OPENING ──file-loaded──> PLAYING <──playback-restart── SEEKING
-      ^              ^  |                     |  └──────────seek──────────────^
-      |              |  └─end-file: error─> (skip in the direction of travel)
-      |              ├──start-file of next ── GOING_ON <──end-file: eof, a next entry──┘
-      |              └──retry── OUTPUT_LOST <──end-file: the output failed (any phase)
-      └──stop / all broken
+    IDLE     ── loaded ──────────────────────> OPENING
+    OPENING  ── file-loaded of our id ───────> PLAYING   (a seek asked meanwhile is sent)
+    PLAYING  ── seek ────────────────────────> SEEKING
+    SEEKING  ── playback-restart ────────────> PLAYING   (reported as Seeked)
+    PLAYING  ── end-file eof, a next entry ──> GOING_ON
+    GOING_ON ── start-file of the next ──────> OPENING   (the next is current: WentOn)
+    any      ── end-file: output failed ─────> OUTPUT_LOST ── retry (loaded) ──> OPENING
+    any      ── end-file error, eof alone ───> (the player loads a neighbour: OPENING)
+    any      ── stop, all entries broken ────> IDLE
 
 A file whose audio output cannot be opened is not a broken file: the entry and its
 position are kept in OUTPUT_LOST and the player retries it until the output is back.
@@ -21,7 +24,7 @@ position are kept in OUTPUT_LOST and the player retries it until the output is b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 from headunit.playqueue import Entry
 
@@ -47,19 +50,17 @@ class Slot:
 
 
 # What the player must do after an event; at most a few per event, carried out in order.
-@dataclass(frozen=True, slots=True)
-class Opened:
-    """mpv has opened the current file (its tracks can be read)."""
+class Notice(Enum):
+    OPENED = "mpv has opened the current file (its tracks can be read)"
+    SEEKED = "a seek (ours, or mpv's jump back when looping a track) has landed"
+    ALL_BROKEN = "every entry of the queue failed in a row: stop"
+    OUTPUT_BACK = "sound again after an outage"
+    NEXT = "the file ended, or mpv went where the queue no longer goes: load its next"
 
 
 @dataclass(frozen=True, slots=True)
 class SeekTo:
     seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class Seeked:
-    """A seek (ours, or mpv's own jump back when looping a track) has landed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,21 +71,12 @@ class WentOn:
 
 
 @dataclass(frozen=True, slots=True)
-class Advance:
-    """Load the queue's neighbour in `direction` (the end of a file, or a broken one)."""
-
-    direction: int
-
-
-@dataclass(frozen=True, slots=True)
 class Skipped:
+    """A broken file: go on in `direction`, the way the user went (0: all failed)."""
+
     entry: Entry
     error: str
-
-
-@dataclass(frozen=True, slots=True)
-class AllBroken:
-    """Every entry of the queue failed in a row: stop."""
+    direction: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +88,7 @@ class OutputLost:
     first: bool
 
 
-@dataclass(frozen=True, slots=True)
-class OutputBack:
-    """Sound again after an outage."""
-
-
-Effect = Opened | SeekTo | Seeked | WentOn | Advance | Skipped | AllBroken | OutputLost | OutputBack
+Effect = Notice | SeekTo | WentOn | Skipped | OutputLost
 
 
 class Loader:
@@ -185,7 +172,7 @@ class Loader:
             # mpv went on into an entry we had just taken out (shuffle, loop or the queue
             # changed as the file ended): load what the queue says comes next instead.
             self._dropped.discard(mpv_id)
-            return [Advance(1)]
+            return [Notice.NEXT]
         return []
 
     def on_file_loaded(self) -> list[Effect]:
@@ -194,7 +181,7 @@ class Loader:
         if self._started != self.current.mpv_id:
             return []  # the file-loaded of a file we skipped away from, arriving late
         self.phase = Phase.PLAYING
-        effects: list[Effect] = [Opened()]
+        effects: list[Effect] = [Notice.OPENED]
         if self.pending_seek is not None:
             effects.append(SeekTo(self.pending_seek))
             self.pending_seek = None
@@ -208,10 +195,10 @@ class Loader:
         effects: list[Effect] = []
         if self._outage and self.phase in (Phase.PLAYING, Phase.SEEKING):
             self._outage = False
-            effects.append(OutputBack())
+            effects.append(Notice.OUTPUT_BACK)
         if self.phase is Phase.SEEKING:
             self.phase = Phase.PLAYING
-            effects.append(Seeked())
+            effects.append(Notice.SEEKED)
         return effects
 
     def on_end_file(
@@ -223,7 +210,7 @@ class Loader:
         if reason == "eof":
             self.failures = 0
             if self.next is None:
-                return [Advance(1)]
+                return [Notice.NEXT]
             self.phase = Phase.GOING_ON  # mpv goes on by itself: start-file follows
             return []
         if reason != "error":
@@ -237,8 +224,8 @@ class Loader:
         # mpv goes on into our next entry by itself after an error: we choose instead.
         self.next = None
         self.failures += 1
-        skipped = Skipped(slot.entry, error or "cannot be played")
+        error = error or "cannot be played"
         if self.failures >= queue_length:
             self.stopped()
-            return [skipped, AllBroken()]
-        return [skipped, Advance(self.direction)]
+            return [Skipped(slot.entry, error, 0), Notice.ALL_BROKEN]
+        return [Skipped(slot.entry, error, self.direction)]

@@ -26,25 +26,12 @@ from typing import Any
 
 import mpv
 
-from headunit import resume
+from headunit import loading, resume
 from headunit.artwork import find_art
 from headunit.config import ConfigError, PlayerConfig
 from headunit.controller import SnapshotTarget
 from headunit.libmpv import LoadfileSyntax, check_client_api, client_api_version
-from headunit.loading import (
-    Advance,
-    AllBroken,
-    Effect,
-    Loader,
-    Opened,
-    OutputBack,
-    OutputLost,
-    Phase,
-    Seeked,
-    SeekTo,
-    Skipped,
-    WentOn,
-)
+from headunit.loading import Effect, Loader, Notice, Phase
 from headunit.media import OPEN_BOUNDS, SUPPORTED_URI_SCHEMES, expand, is_stream, playlist_titles
 from headunit.model import Command, CommandError, CommandName, LoopMode, MediaRef
 from headunit.playqueue import Entry, Queue
@@ -348,28 +335,30 @@ class Player(SnapshotTarget):
 
     def _carry_out(self, effect: Effect) -> None:
         match effect:
-            case Opened():
+            case Notice.OPENED:
                 self._update_track(media_type=self._loaded_media_type())
                 self._spawn(self._refresh_next())
-            case SeekTo(seconds):
-                self._apply_pending_seek(seconds)
-            case Seeked():
+            case Notice.SEEKED:
                 self._report(self._state.with_position(self.position()), seeked=True)
-            case WentOn(entry):
-                self._went_on(entry)
-            case Advance(direction):
-                self._spawn(self._advance(direction, user=False))
-            case Skipped(entry, error):
-                log.warning("skipped %s: %s", entry.uri, error)
-                self._infos.pop(entry.uri, None)
-            case AllBroken():
+            case Notice.ALL_BROKEN:
                 log.error("nothing in the queue can be played; stopped")
                 self._stopped()
-            case OutputLost():
-                self._output_lost(effect)
-            case OutputBack():
+            case Notice.OUTPUT_BACK:
                 log.info("audio output back: playing on")
                 self._publish()
+            case loading.SeekTo(seconds):
+                self._apply_pending_seek(seconds)
+            case loading.WentOn(entry):
+                self._went_on(entry)
+            case Notice.NEXT:
+                self._spawn(self._advance(1, user=False))
+            case loading.Skipped(entry, error, direction):
+                log.warning("skipped %s: %s", entry.uri, error)
+                self._infos.pop(entry.uri, None)
+                if direction:
+                    self._spawn(self._advance(direction, user=False))
+            case loading.OutputLost():
+                self._output_lost(effect)
 
     def _apply_pending_seek(self, seconds: float) -> None:
         try:
@@ -388,7 +377,7 @@ class Player(SnapshotTarget):
         info = self._infos.get(entry.uri) or self._describe(entry.uri)
         self._publish(track=self._track_for(entry, info), position=0.0)
 
-    def _output_lost(self, lost: OutputLost) -> None:
+    def _output_lost(self, lost: loading.OutputLost) -> None:
         """Not a broken file: keep the entry and its position, and try again soon."""
         if lost.first:
             log.warning(

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from headunit.loading import (
     OUTPUT_FAILED,
-    Advance,
-    AllBroken,
     Loader,
-    Opened,
-    OutputBack,
+    Notice,
     OutputLost,
     Phase,
-    Seeked,
     SeekTo,
     Skipped,
     WentOn,
@@ -25,7 +21,7 @@ def playing(entry: Entry = A, mpv_id: int = 1, start: float = 0.0) -> Loader:
     loader = Loader()
     loader.loaded(entry, mpv_id, start)
     loader.on_start_file(mpv_id)
-    assert loader.on_file_loaded() == [Opened()]
+    assert loader.on_file_loaded() == [Notice.OPENED]
     return loader
 
 
@@ -36,7 +32,7 @@ def test_a_seek_asked_while_mpv_opens_the_file_waits_for_it() -> None:
     assert not loader.seek(42.0)
     assert loader.position(heard=None) == 42.0
     loader.on_start_file(1)
-    assert loader.on_file_loaded() == [Opened(), SeekTo(42.0)]
+    assert loader.on_file_loaded() == [Notice.OPENED, SeekTo(42.0)]
     assert loader.seek(50.0)  # open now: straight to mpv
 
 
@@ -49,7 +45,7 @@ def test_the_late_file_loaded_of_a_skipped_file_is_not_ours() -> None:
     assert loader.phase is Phase.OPENING
     assert loader.on_end_file(1, "stop", None, None, 3) == []  # A's end does not skip B
     loader.on_start_file(2)
-    assert loader.on_file_loaded() == [Opened()]
+    assert loader.on_file_loaded() == [Notice.OPENED]
 
 
 def test_only_a_seek_reports_seeked() -> None:
@@ -57,7 +53,7 @@ def test_only_a_seek_reports_seeked() -> None:
     assert loader.on_playback_restart() == []
     loader.on_seek()
     assert loader.phase is Phase.SEEKING
-    assert loader.on_playback_restart() == [Seeked()]
+    assert loader.on_playback_restart() == [Notice.SEEKED]
     assert loader.phase is Phase.PLAYING
 
 
@@ -69,12 +65,12 @@ def test_mpv_goes_on_into_the_appended_entry_with_no_reload() -> None:
     assert loader.on_start_file(2) == [WentOn(B)]
     assert loader.entry == B
     assert loader.position(heard=2.9) == 0.0  # the old file's time is not the new one's
-    assert loader.on_file_loaded() == [Opened()]
+    assert loader.on_file_loaded() == [Notice.OPENED]
 
 
 def test_without_a_next_entry_the_end_advances() -> None:
     loader = playing()
-    assert loader.on_end_file(1, "eof", None, 3.0, 3) == [Advance(1)]
+    assert loader.on_end_file(1, "eof", None, 3.0, 3) == [Notice.NEXT]
 
 
 def test_an_entry_taken_out_as_mpv_started_it_is_replaced() -> None:
@@ -85,7 +81,7 @@ def test_an_entry_taken_out_as_mpv_started_it_is_replaced() -> None:
     assert loader.unappended() == 2
     loader.appended(C, 3)
     assert loader.on_end_file(1, "eof", None, 3.0, 3) == []
-    assert loader.on_start_file(2) == [Advance(1)]
+    assert loader.on_start_file(2) == [Notice.NEXT]
 
 
 def test_broken_files_are_skipped_the_way_the_user_went_until_all_failed() -> None:
@@ -93,32 +89,29 @@ def test_broken_files_are_skipped_the_way_the_user_went_until_all_failed() -> No
     loader.travel(-1, user=True)
     loader.loaded(B, 2, 0.0)
     loader.on_start_file(2)
-    assert loader.on_end_file(2, "error", "no audio", None, 3) == [
-        Skipped(B, "no audio"),
-        Advance(-1),
-    ]
+    assert loader.on_end_file(2, "error", "no audio", None, 3) == [Skipped(B, "no audio", -1)]
     loader.loaded(C, 3, 0.0)
-    assert loader.on_end_file(3, "error", None, None, 3) == [
-        Skipped(C, "cannot be played"),
-        Advance(-1),
-    ]
+    assert loader.on_end_file(3, "error", None, None, 3) == [Skipped(C, "cannot be played", -1)]
     loader.loaded(A, 4, 0.0)
-    assert loader.on_end_file(4, "error", None, None, 3)[-1] == AllBroken()
+    assert loader.on_end_file(4, "error", None, None, 3) == [
+        Skipped(A, "cannot be played", 0),  # nowhere left to go
+        Notice.ALL_BROKEN,
+    ]
     assert loader.phase is Phase.IDLE
 
 
 def test_a_user_skip_forgives_earlier_failures() -> None:
     loader = playing()
-    assert loader.on_end_file(1, "error", None, None, 2)[-1] == Advance(1)
+    assert loader.on_end_file(1, "error", None, None, 2)[0].direction == 1
     loader.travel(1, user=True)
     loader.loaded(B, 2, 0.0)
-    assert loader.on_end_file(2, "error", None, None, 2)[-1] == Advance(1)  # not all broken
+    assert loader.on_end_file(2, "error", None, None, 2)[0].direction == 1  # not all broken
 
 
 def test_after_an_error_mpv_going_on_by_itself_is_ignored() -> None:
     loader = playing()
     loader.appended(B, 2)
-    assert loader.on_end_file(1, "error", None, None, 3)[-1] == Advance(1)
+    assert loader.on_end_file(1, "error", None, None, 3) == [Skipped(A, "cannot be played", 1)]
     assert loader.on_start_file(2) == []  # the player loads the neighbour itself
 
 
@@ -141,7 +134,7 @@ def test_a_lost_output_keeps_the_entry_and_position_and_comes_back() -> None:
     loader.loaded(A, 4, start=loader.start)
     loader.on_start_file(4)
     loader.on_file_loaded()
-    assert loader.on_playback_restart() == [OutputBack()]
+    assert loader.on_playback_restart() == [Notice.OUTPUT_BACK]
     assert loader.on_playback_restart() == []
 
 
