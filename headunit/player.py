@@ -118,8 +118,8 @@ class Player(SnapshotTarget):
         self._infos: dict[str, TrackInfo] = {}
         self._refs: dict[str, MediaRef] = {}  # opened backend media: its id, its credentials
         self._loader = Loader()
-        # mpv's latest time-pos, written by its event thread (a float, replaced whole):
-        # where a file was when its output failed, after mpv has closed it.
+        # mpv's latest time-pos in the current file; mpv's event thread alone uses it, to
+        # tell with each end-file where the file was (mpv has closed it by then).
         self._heard: float | None = None
         self._retry: asyncio.TimerHandle | None = None
         self._volume = 100.0
@@ -293,14 +293,19 @@ class Player(SnapshotTarget):
 
     def _mpv_event(self, event: mpv.MpvEvent) -> None:
         name = event.event_id.value
-        if name in _EVENTS:
-            self._to_loop(self._on_event, event.as_dict(decoder=mpv.lazy_decoder))
+        if name not in _EVENTS:
+            return
+        values = event.as_dict(decoder=mpv.lazy_decoder)
+        if name == mpv.MpvEventID.END_FILE:
+            # In order with time-pos: the next file's time has not come yet.
+            values["heard"], self._heard = self._heard, None
+        self._to_loop(self._on_event, values)
 
     def _mpv_property(self, name: str, value: Any) -> None:
         self._to_loop(self._on_property, name, value)
 
     def _mpv_time(self, _name: str, value: float | None) -> None:
-        # Not through the loop: many times a second, and only read after an end-file.
+        # Not through the loop: many times a second, and only needed with an end-file.
         if value is not None:
             self._heard = float(value)
 
@@ -327,7 +332,7 @@ class Player(SnapshotTarget):
                 int(event.get("playlist_entry_id") or 0),
                 str(event.get("reason")),
                 _text(event.get("file_error")),
-                self._heard,
+                event.get("heard"),
                 len(self._queue),
             )
         for effect in effects:
@@ -557,7 +562,6 @@ class Player(SnapshotTarget):
                 self._carry_out(effect)
             return
         self._loader.loaded(entry, int(result["playlist_entry_id"]), start)
-        self._heard = None
         self._publish(track=self._track_for(entry, info), position=start)
         self._spawn(self._refresh_next())
 
