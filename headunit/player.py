@@ -87,11 +87,18 @@ def mpv_options(config: PlayerConfig) -> dict[str, Any]:
         # What PipeWire and PulseAudio see: mpv declares an audio-only stream as music
         # (media.role), so a sound server's role policies can duck or pause it.
         "audio_client_name": "headunit",
-        "replaygain": "no" if config.replaygain == "off" else config.replaygain,
-        "replaygain_preamp": config.replaygain_preamp,
-        "replaygain_clip": config.replaygain_clip_protection,
-        "replaygain_fallback": config.replaygain_fallback,
+        **_replaygain(config),
         **config.mpv_options,  # last: the user's word on mpv is final
+    }
+
+
+def _replaygain(config: PlayerConfig) -> dict[str, Any]:
+    """As mpv names them: set as options at start, as properties on reload."""
+    return {
+        "replaygain": "no" if config.replaygain == "off" else config.replaygain,
+        "replaygain-preamp": config.replaygain_preamp,
+        "replaygain-clip": config.replaygain_clip_protection,
+        "replaygain-fallback": config.replaygain_fallback,
     }
 
 
@@ -197,10 +204,13 @@ class Player(SnapshotTarget):
             await asyncio.to_thread(player.terminate)
 
     def reconfigure(self, config: PlayerConfig) -> None:
-        """A new [player] section on reload: the volume cap and the output apply at once."""
+        """A new [player] section on reload: the volume cap, ReplayGain and the output
+        apply at once (mpv_options at the next start)."""
         old, self._config = self._config, config
         if self._mpv is None:
             return
+        for name, value in _replaygain(config).items():
+            self._mpv[name] = value
         if self._volume > config.volume_max:
             self._set_volume(float(config.volume_max))
         if config.audio_output != old.audio_output:
