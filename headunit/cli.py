@@ -28,7 +28,11 @@ def run(args: argparse.Namespace) -> int:
     logs.setup(config.log.level)
     from headunit import daemon  # the daemon's imports (mpv, D-Bus) only where needed
 
-    return asyncio.run(daemon.run(config))
+    try:
+        return asyncio.run(daemon.run(config))
+    except ConfigError as exc:  # one only mpv can judge ([player] mpv_options)
+        print(f"headunit: {exc}", file=sys.stderr)
+        return EX_CONFIG
 
 
 def check_config(args: argparse.Namespace) -> int:

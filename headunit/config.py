@@ -100,6 +100,21 @@ def text_table(value: Any) -> Mapping[str, str]:
     return dict(value)
 
 
+def option_table(value: Any) -> Mapping[str, str]:
+    """A table of command-line style options: strings, numbers and booleans (yes/no)."""
+    if not isinstance(value, dict):
+        raise _Bad(f"expected a table, got {_describe(value)}")
+    options = {}
+    for key, item in value.items():
+        if isinstance(item, bool):
+            options[key] = "yes" if item else "no"
+        elif isinstance(item, str | int | float):
+            options[key] = str(item)
+        else:
+            raise _Bad(f"{key}: expected a string, number or boolean, got {_describe(item)}")
+    return options
+
+
 def name_part(value: Any) -> str:
     """A D-Bus bus-name element: [A-Za-z0-9_], not starting with a digit."""
     name = text(value)
@@ -132,6 +147,11 @@ class PlayerConfig:
     previous_restarts_after: float = setting(3.0, number(0, 3600))
     network_timeout: float = setting(10.0, number(1, 600))
     stream_cache_mib: int = setting(32, integer(1, 1024))
+    replaygain: str = setting("track", choice("off", "track", "album"))
+    replaygain_preamp: float = setting(0.0, number(-15, 15))  # dB, mpv's own range
+    replaygain_clip_protection: bool = setting(True, boolean)
+    replaygain_fallback: float = setting(0.0, number(-200, 60))  # dB, for untagged files
+    mpv_options: Mapping[str, str] = setting({}, option_table)
 
 
 @dataclass(frozen=True)

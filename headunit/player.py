@@ -6,9 +6,10 @@ Those callbacks only copy plain values and hand them to the asyncio loop with
 quick mpv calls (set a property, loadfile, seek) return at once and are made directly
 from the loop; the blocking one (terminate) runs in a worker thread.
 
-mpv holds one file at a time (`loadfile ... replace`); `end-file` events are matched
-against the playlist entry id that loadfile returned, so the end of the old file never
-skips the new one.
+mpv's playlist holds the current entry of our queue and, appended ahead of time, the
+next one, so mpv's gapless audio goes on into it with no gap; a skip replaces both.
+What mpv's events mean for our entries is decided by the load state machine
+(`loading.py`); this module carries out what it answers.
 """
 
 from __future__ import annotations
@@ -16,19 +17,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, MutableMapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
 import mpv
 
-from headunit import resume
+from headunit import loading, resume
 from headunit.artwork import find_art
-from headunit.config import PlayerConfig
+from headunit.config import ConfigError, PlayerConfig
 from headunit.controller import SnapshotTarget
 from headunit.libmpv import LoadfileSyntax, check_client_api, client_api_version
+from headunit.loading import Effect, Loader, Notice, Phase
 from headunit.media import (
     OPEN_BOUNDS,
     SUPPORTED_URI_SCHEMES,
@@ -61,6 +64,10 @@ _EVENTS = frozenset(
     }
 )
 _MPV_LOG_LEVELS = {"fatal": logging.ERROR, "error": logging.DEBUG, "warn": logging.DEBUG}
+# Seconds between attempts to open a lost audio output (a restarting sound server).
+_OUTPUT_RETRY_SECONDS = 1.0
+# A loadfile mpv refused has no playlist entry; mpv's own ids start at 1.
+_REFUSED = 0
 
 
 def mpv_options(config: PlayerConfig) -> dict[str, Any]:
@@ -81,6 +88,25 @@ def mpv_options(config: PlayerConfig) -> dict[str, Any]:
         "demuxer_max_bytes": f"{cache}MiB",
         "demuxer_max_back_bytes": f"{max(1, cache // 4)}MiB",
         "volume_max": 100,
+        # The next entry is appended ahead of time; mpv opens it early and, when its
+        # format matches, goes on into it without reopening the output: no gap.
+        "prefetch_playlist": True,
+        "gapless_audio": "weak",
+        # What PipeWire and PulseAudio see: mpv declares an audio-only stream as music
+        # (media.role), so a sound server's role policies can duck or pause it.
+        "audio_client_name": "headunit",
+        **_replaygain(config),
+        **config.mpv_options,  # last: the user's word on mpv is final
+    }
+
+
+def _replaygain(config: PlayerConfig) -> dict[str, Any]:
+    """As mpv names them: set as options at start, as properties on reload."""
+    return {
+        "replaygain": "no" if config.replaygain == "off" else config.replaygain,
+        "replaygain-preamp": config.replaygain_preamp,
+        "replaygain-clip": config.replaygain_clip_protection,
+        "replaygain-fallback": config.replaygain_fallback,
     }
 
 
@@ -107,36 +133,31 @@ class Player(SnapshotTarget):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._infos: dict[str, TrackInfo] = {}
         self._refs: dict[str, MediaRef] = {}  # opened backend media: its id, its credentials
-        self._mpv_entry: int | None = None  # mpv's playlist_entry_id of the file we loaded
-        self._mpv_started: int | None = None  # the entry of mpv's latest start-file
-        self._loaded: Entry | None = None  # our queue entry in mpv, None when stopped
-        self._direction = 1  # of travel, to skip broken files the way the user went
-        self._failures = 0  # consecutive broken entries, to stop when all are broken
-        self._seeking = False
-        self._file_ready = False  # mpv has opened the loaded entry (seeks work from then)
-        self._pending_seek: float | None = None
-        self._start = 0.0  # where the loaded file was asked to start
+        self._loader = Loader()
+        # mpv's latest time-pos in the current file; mpv's event thread alone uses it, to
+        # tell with each end-file where the file was (mpv has closed it by then).
+        self._heard: float | None = None
+        self._retry: asyncio.TimerHandle | None = None
         self._volume = 100.0
         super().__init__(PlayerState())
 
     # -- Target protocol (state and bind come from SnapshotTarget) ------------------
 
     def position(self) -> float:
-        """Read from mpv now, not extrapolated from the last snapshot."""
-        if self._loaded is None or self._mpv is None:
+        """Read from mpv now, not extrapolated from the last snapshot. While mpv opens a
+        file it is where the file was asked to start (reading 0 then would let a save
+        right after start-up forget the resume point)."""
+        if self._mpv is None:
             return 0.0
-        if not self._file_ready:
-            # mpv is still opening the file: the position is where it was asked to start.
-            # Reading 0 here would let a save right after start-up forget the resume point.
-            return self._pending_seek if self._pending_seek is not None else self._start
-        try:
-            pos = self._mpv.time_pos
-        except (AttributeError, RuntimeError, mpv.ShutdownError):
-            pos = None
-        if pos is None:
-            return self._start
+        heard = None
+        if self._loader.phase in (Phase.PLAYING, Phase.SEEKING, Phase.GOING_ON):
+            try:
+                heard = self._mpv.time_pos
+            except (AttributeError, RuntimeError, mpv.ShutdownError):
+                heard = None
+        pos = self._loader.position(None if heard is None else float(heard))
         duration = self._state.track.duration if self._state.track else None
-        return max(0.0, min(float(pos), duration) if duration else float(pos))
+        return max(0.0, min(pos, duration) if duration else pos)
 
     async def execute(self, command: Command) -> None:
         handler = self._handlers.get(command.name)
@@ -165,7 +186,8 @@ class Player(SnapshotTarget):
     def _create_mpv(self) -> mpv.MPV:
         api = client_api_version(mpv.backend)
         check_client_api(api)
-        player = mpv.MPV(log_handler=self._mpv_log, loglevel="warn", **mpv_options(self._config))
+        _declare_music_role(os.environ)
+        player = _new_mpv(self._mpv_log, mpv_options(self._config), self._config.mpv_options)
         try:
             self._loadfile = LoadfileSyntax.from_command_list(player.command_list)
         except Exception:
@@ -180,19 +202,25 @@ class Player(SnapshotTarget):
         player.register_event_callback(self._mpv_event)
         for name in ("pause", "duration", "seekable", "volume", "metadata"):
             player.observe_property(name, self._mpv_property)
+        player.observe_property("time-pos", self._mpv_time)
         return player
 
     async def close(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
         await self._tasks.stop()
         if self._mpv is not None:
             player, self._mpv = self._mpv, None
             await asyncio.to_thread(player.terminate)
 
     def reconfigure(self, config: PlayerConfig) -> None:
-        """A new [player] section on reload: the volume cap and the output apply at once."""
+        """A new [player] section on reload: the volume cap, ReplayGain and the output
+        apply at once (mpv_options at the next start)."""
         old, self._config = self._config, config
         if self._mpv is None:
             return
+        for name, value in _replaygain(config).items():
+            self._mpv[name] = value
         if self._volume > config.volume_max:
             self._set_volume(float(config.volume_max))
         if config.audio_output != old.audio_output:
@@ -205,7 +233,7 @@ class Player(SnapshotTarget):
                 log.info("audio output: %s", config.audio_output)
 
     def resume_snapshot(self) -> ResumeState:
-        if self._held is not None and self._loaded is None:
+        if self._held is not None and self._loader.entry is None:
             return self._held
         state = self._state
         return ResumeState(
@@ -224,7 +252,7 @@ class Player(SnapshotTarget):
         starts the media found, resuming where it was; otherwise the queue is merged
         without interrupting the entry that plays, unless that one is gone."""
         self._titles.update(titles)
-        if self._loaded is None and (len(self._queue) == 0 or self._held is not None):
+        if self._loader.entry is None and (len(self._queue) == 0 or self._held is not None):
             await self._start_found(scanned)
             return
         before = self.resume_snapshot()
@@ -234,9 +262,10 @@ class Player(SnapshotTarget):
             if merged.added or merged.removed:
                 log.info("media: %d entries added, %d gone", merged.added, merged.removed)
             self._publish()
+            self._spawn(self._refresh_next())  # what comes next may have changed
             return
         self._held = before
-        if merged.ran_out or self._loaded is None:
+        if merged.ran_out or self._loader.entry is None:
             log.info("media: %s is gone and nothing after it is left; stopped", gone and gone.uri)
             self._stopped()
         else:
@@ -269,7 +298,7 @@ class Player(SnapshotTarget):
                 info = TrackInfo(title=titles[uri])
             if info is not None:
                 known[pos] = info
-        current = self._queue.position if self._loaded is not None else None
+        current = self._queue.position if self._loader.entry is not None else None
         return QueueListing(uris, [entry.id for entry in entries], current, known)
 
     # -- mpv thread -> loop ------------------------------------------------------------
@@ -284,11 +313,21 @@ class Player(SnapshotTarget):
 
     def _mpv_event(self, event: mpv.MpvEvent) -> None:
         name = event.event_id.value
-        if name in _EVENTS:
-            self._to_loop(self._on_event, event.as_dict(decoder=mpv.lazy_decoder))
+        if name not in _EVENTS:
+            return
+        values = event.as_dict(decoder=mpv.lazy_decoder)
+        if name == mpv.MpvEventID.END_FILE:
+            # In order with time-pos: the next file's time has not come yet.
+            values["heard"], self._heard = self._heard, None
+        self._to_loop(self._on_event, values)
 
     def _mpv_property(self, name: str, value: Any) -> None:
         self._to_loop(self._on_property, name, value)
+
+    def _mpv_time(self, _name: str, value: float | None) -> None:
+        # Not through the loop: many times a second, and only needed with an end-file.
+        if value is not None:
+            self._heard = float(value)
 
     @staticmethod
     def _mpv_log(level: str, prefix: str, text: str) -> None:
@@ -298,23 +337,53 @@ class Player(SnapshotTarget):
 
     def _on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
+        loader = self._loader
+        effects: list[Effect] = []
         if kind == "seek":
-            self._seeking = True
+            loader.on_seek()
         elif kind == "playback-restart":
-            if self._seeking:
-                self._seeking = False
-                self._report(self._state.with_position(self.position()), seeked=True)
+            effects = loader.on_playback_restart()
         elif kind == "start-file":
-            self._mpv_started = event.get("playlist_entry_id")
-        elif kind == "file-loaded" and self._mpv_started == self._mpv_entry:
-            # Not a file-loaded of the previous file, arriving after a quick skip: mpv
-            # would refuse a seek while it still opens ours.
-            self._file_ready = True
-            if self._pending_seek is not None:
-                self._apply_pending_seek(self._pending_seek)
-            self._update_track(media_type=self._loaded_media_type())
-        elif kind == "end-file" and event.get("playlist_entry_id") == self._mpv_entry:
-            self._on_end(str(event.get("reason")), event.get("file_error"))
+            effects = loader.on_start_file(int(event.get("playlist_entry_id") or 0))
+        elif kind == "file-loaded":
+            effects = loader.on_file_loaded()
+        elif kind == "end-file":
+            effects = loader.on_end_file(
+                int(event.get("playlist_entry_id") or 0),
+                str(event.get("reason")),
+                _text(event.get("file_error")),
+                event.get("heard"),
+                len(self._queue),
+            )
+        for effect in effects:
+            self._carry_out(effect)
+
+    def _carry_out(self, effect: Effect) -> None:
+        match effect:
+            case Notice.OPENED:
+                self._update_track(media_type=self._loaded_media_type())
+                self._spawn(self._refresh_next())
+            case Notice.SEEKED:
+                self._report(self._state.with_position(self.position()), seeked=True)
+            case Notice.ALL_BROKEN:
+                log.error("nothing in the queue can be played; stopped")
+                self._stopped()
+            case Notice.OUTPUT_BACK:
+                log.info("audio output back: playing on")
+                self._publish()
+            case loading.SeekTo(seconds):
+                self._apply_pending_seek(seconds)
+            case loading.WentOn(entry):
+                self._went_on(entry)
+            case Notice.NEXT:
+                self._spawn(self._advance(1, user=False))
+            case loading.Skipped(entry, error, direction):
+                log.warning("skipped %s: %s", entry.uri, error)
+                self._infos.pop(entry.uri, None)
+                if direction:
+                    self._spawn(self._advance(direction, user=False))
+            case loading.OutputLost():
+                self._output_lost(effect)
 
     def _apply_pending_seek(self, seconds: float) -> None:
         try:
@@ -322,25 +391,46 @@ class Player(SnapshotTarget):
         except CommandError as exc:
             log.warning("could not seek to %.1f s: %s", seconds, exc)
 
-    def _on_end(self, reason: str, error: object) -> None:
-        entry = self._loaded
-        if reason == "eof":
-            self._failures = 0
+    def _went_on(self, entry: Entry) -> None:
+        """mpv went on into the next entry by itself: it is current, announce it."""
+        pos = self._queue.neighbour(1, self._state.loop)
+        if pos is None or self._queue.entry_at(pos) is not entry:
+            # The queue changed as the file ended: play what it says comes next.
             self._spawn(self._advance(1, user=False))
-        elif reason == "error" and entry is not None:
-            self._failures += 1
-            log.warning("skipped %s: %s", entry.uri, error or "cannot be played")
-            self._infos.pop(entry.uri, None)
-            if self._failures >= len(self._queue):
-                log.error("nothing in the queue can be played; stopped")
-                self._stopped()
-            else:
-                self._spawn(self._advance(self._direction, user=False))
+            return
+        self._queue.go(pos)
+        info = self._infos.get(entry.uri) or self._describe(entry.uri)
+        self._publish(track=self._track_for(entry, info), position=0.0)
+
+    def _output_lost(self, lost: loading.OutputLost) -> None:
+        """Not a broken file: keep the entry and its position, and try again soon."""
+        if lost.first:
+            log.warning(
+                "audio output %r failed: keeping %s at %.1f s, retrying every %g s",
+                self._config.audio_output,
+                lost.entry.uri,
+                lost.position,
+                _OUTPUT_RETRY_SECONDS,
+            )
+        if self._mpv is not None:
+            self._mpv.command("stop")  # or mpv would try the rest of its playlist
+        self._publish()
+        if self._retry is not None:
+            self._retry.cancel()
+        loop = asyncio.get_running_loop()
+        self._retry = loop.call_later(
+            _OUTPUT_RETRY_SECONDS, lambda: self._spawn(self._retry_output())
+        )
+
+    async def _retry_output(self) -> None:
+        pos = self._queue.position
+        if self._loader.phase is Phase.OUTPUT_LOST and pos is not None:
+            await self._load(pos, start=self._loader.start)
 
     def _on_property(self, name: str, value: Any) -> None:
         if name == "volume" and value is not None:
             self._volume = float(value)
-        elif name == "metadata" and value and self._loaded and is_stream(self._loaded.uri):
+        elif name == "metadata" and value and is_stream(getattr(self._loader.entry, "uri", "")):
             self._stream_title(value)
             return
         elif name == "duration" and value and self._state.track and not self._state.track.duration:
@@ -368,8 +458,10 @@ class Player(SnapshotTarget):
     # -- state -------------------------------------------------------------------------
 
     def _status(self) -> Status:
-        if self._loaded is None or self._mpv is None:
+        if self._loader.entry is None or self._mpv is None:
             return Status.STOPPED
+        if self._loader.phase is Phase.OUTPUT_LOST:
+            return Status.PAUSED  # no sound, and it goes on from here when the output is back
         return Status.PAUSED if self._mpv.pause else Status.PLAYING
 
     def _loaded_media_type(self) -> str:
@@ -385,11 +477,11 @@ class Player(SnapshotTarget):
     ) -> None:
         """Build a fresh snapshot and hand it to the controller."""
         if track is False:
-            track = self._state.track if self._loaded is not None else None
+            track = self._state.track if self._loader.entry is not None else None
         queue = self._queue
         loop = self._state.loop
         has_entry = queue.current is not None
-        seekable = bool(self._mpv and self._loaded and self._mpv.seekable)
+        seekable = bool(self._mpv and self._loader.entry and self._mpv.seekable)
         self._report(
             PlayerState(
                 status=self._status(),
@@ -437,16 +529,40 @@ class Player(SnapshotTarget):
         info = describe(uri, self._titles.get(uri))
         return replace(info, art_url=find_art(uri, self._art_dir)) if not is_stream(uri) else info
 
-    async def _prefetch_neighbours(self) -> None:
-        """Read the tags of the tracks a skip would go to, so the skip announces at once,
-        then those of the rest of "Up next", so the phone shows their titles."""
+    async def _refresh_next(self) -> None:
+        """Read the tags of the tracks a skip would go to, so the skip announces at once;
+        keep mpv's next entry what the queue says comes next; then read the tags of the
+        rest of "Up next", so the phone shows their titles."""
         for direction in (1, -1):
             pos = self._queue.neighbour(direction, self._state.loop)
             if pos is not None:
                 await self._info(self._queue.entry_at(pos).uri)
+        self._sync_next()
         for entry in self._queue.upcoming(UP_NEXT):
             await self._info(entry.uri)
         self._publish()
+
+    def _sync_next(self) -> None:
+        """Append the queue's next entry to mpv's playlist, replacing one that is no longer
+        next. Not while mpv goes on into it, nor while nothing plays."""
+        loader = self._loader
+        if self._mpv is None or loader.phase not in (Phase.PLAYING, Phase.SEEKING):
+            return
+        pos = self._queue.neighbour(1, self._state.loop)
+        wanted = None if pos is None else self._queue.entry_at(pos)
+        if wanted is not None and is_stream(wanted.uri):
+            wanted = None  # a stream is opened when it is reached, not held open ahead
+        if (loader.next.entry if loader.next else None) is wanted:
+            return
+        self._mpv.command("playlist-clear")  # all but the current file
+        loader.unappended()
+        if wanted is not None:
+            options = _file_options(0.0, self._refs.get(wanted.uri))
+            # append-play: if mpv reached the end of the current file before this came,
+            # it is idle and starts the entry (as it would have gone on into it).
+            args = self._loadfile.args(wanted.uri, "append-play", options)
+            result = self._mpv.command(*args)
+            loader.appended(wanted, int(result["playlist_entry_id"]))
 
     # -- loading -----------------------------------------------------------------------
 
@@ -456,29 +572,28 @@ class Player(SnapshotTarget):
         info = await self._info(entry.uri)
         if self._queue.current is not entry:
             return  # another skip came in while the tags were read
-        self._loaded = entry
-        self._file_ready, self._pending_seek, self._start = False, None, start
         options = _file_options(start, self._refs.get(entry.uri))
-        args = self._loadfile.args(entry.uri, "replace", options)
         try:
-            result = self._mpv.command(*args)
+            result = self._mpv.command(*self._loadfile.args(entry.uri, "replace", options))
         except (SystemError, RuntimeError) as exc:
-            log.warning("skipped %s: %s", entry.uri, exc)
-            result = None
-        self._mpv_entry = (result or {}).get("playlist_entry_id")
+            self._loader.loaded(entry, _REFUSED, start)
+            self._publish(track=self._track_for(entry, info), position=start)
+            ended = self._loader.on_end_file(_REFUSED, "error", str(exc), None, len(self._queue))
+            for effect in ended:
+                self._carry_out(effect)
+            return
+        self._loader.loaded(entry, int(result["playlist_entry_id"]), start)
         self._publish(track=self._track_for(entry, info), position=start)
-        self._spawn(self._prefetch_neighbours())
+        self._spawn(self._refresh_next())
 
     async def _advance(self, direction: int, user: bool) -> None:
         """Go one entry in `direction`; at the end of the queue, stop (unless looping)."""
-        self._direction = direction
-        if user:
-            self._failures = 0
+        self._loader.travel(direction, user)
         pos = self._queue.neighbour(direction, self._state.loop)
         if pos is None:
             if not user:
                 self._stopped()
-        elif self._loaded is None:
+        elif self._loader.entry is None:
             # MPRIS: a skip while stopped stays stopped; Play starts the new entry.
             self._queue.go(pos)
             self._publish()
@@ -486,8 +601,7 @@ class Player(SnapshotTarget):
             await self._load(pos)
 
     def _stopped(self) -> None:
-        self._loaded = None
-        self._mpv_entry = None
+        self._loader.stopped()
         if self._mpv is not None:
             self._mpv.command("stop")
         self._publish(track=None)
@@ -499,13 +613,15 @@ class Player(SnapshotTarget):
         if self._queue.current is None:
             raise CommandError("the queue is empty")
         self._mpv["pause"] = False
-        if self._loaded is None:
+        if self._loader.entry is None:
             await self._load(self._queue.position or 0)
+        elif self._loader.phase is Phase.OUTPUT_LOST:
+            await self._retry_output()  # the user asks: try the output now
         else:
             self._publish()  # at once: mpv's observer would tell us a little later
 
     async def _pause(self, _command: Command) -> None:
-        if self._loaded is not None and self._mpv is not None:
+        if self._loader.entry is not None and self._mpv is not None:
             self._mpv["pause"] = True
             self._publish()
 
@@ -516,14 +632,15 @@ class Player(SnapshotTarget):
             await self._play(command)
 
     async def _stop(self, _command: Command) -> None:
-        if self._loaded is not None:
+        if self._loader.entry is not None:
             self._stopped()
 
     async def _next(self, _command: Command) -> None:
         await self._advance(1, user=True)
 
     async def _previous(self, _command: Command) -> None:
-        if self._loaded is not None and self.position() > self._config.previous_restarts_after:
+        restart = self.position() > self._config.previous_restarts_after
+        if self._loader.entry is not None and restart:
             self._seek_to(0.0)
         else:
             await self._advance(-1, user=True)
@@ -535,7 +652,7 @@ class Player(SnapshotTarget):
         await self._seek_or_skip(self.position() + command.number())
 
     async def _seek_or_skip(self, target: float) -> None:
-        if self._loaded is None or not self._state.can_seek:
+        if self._loader.entry is None or not self._state.can_seek:
             raise CommandError("nothing seekable is playing")
         duration = self._state.track.duration if self._state.track else None
         if duration is not None and target >= duration:
@@ -545,11 +662,10 @@ class Player(SnapshotTarget):
 
     def _seek_to(self, seconds: float) -> None:
         assert self._mpv is not None
-        if not self._file_ready:
-            # mpv refuses a seek while it opens the file: do it once the file is open.
-            self._pending_seek = seconds
+        if not self._loader.seek(seconds):
+            # mpv refuses a seek while it opens the file: done once the file is open.
+            self._publish()
             return
-        self._pending_seek = None
         # Seeked goes out on the playback-restart after mpv's own "seek" event, not
         # on any playback-restart (one from the file opening may still be queued).
         try:
@@ -569,12 +685,12 @@ class Player(SnapshotTarget):
     async def _shuffle(self, command: Command) -> None:
         self._queue.set_shuffle(bool(command.value))
         self._publish()
-        self._spawn(self._prefetch_neighbours())
+        self._spawn(self._refresh_next())
 
     async def _loop_cmd(self, command: Command) -> None:
         self._set_loop(LoopMode(str(command.value)))
         self._publish()
-        self._spawn(self._prefetch_neighbours())
+        self._spawn(self._refresh_next())
 
     def _set_loop(self, mode: LoopMode) -> None:
         assert self._mpv is not None
@@ -607,7 +723,7 @@ class Player(SnapshotTarget):
             raise CommandError(f"no queue entry {command.value}")
         assert self._mpv is not None
         self._mpv["pause"] = False
-        self._direction, self._failures = 1, 0
+        self._loader.travel(1, user=True)
         await self._load(pos)
 
     _handlers: dict[CommandName, Callable[[Player, Command], Any]] = {
@@ -627,6 +743,35 @@ class Player(SnapshotTarget):
     }
 
 
+def _declare_music_role(environ: MutableMapping[str, str]) -> None:
+    """mpv's pipewire output says media.role=Music itself; its pulse output says nothing,
+    and libpulse takes a client's properties from PULSE_PROP (kept if the user set one)."""
+    props = environ.get("PULSE_PROP", "")
+    if "media.role" not in props:
+        environ["PULSE_PROP"] = f"{props} media.role=music".strip()
+
+
+def _new_mpv(
+    log_handler: Callable[[str, str, str], None],
+    options: dict[str, Any],
+    users: Mapping[str, str],
+) -> mpv.MPV:
+    """mpv with `options`; one it refuses from the user's [player] mpv_options is a
+    configuration error that names the key."""
+    try:
+        return mpv.MPV(log_handler=log_handler, loglevel="warn", **options)
+    except (AttributeError, ValueError) as exc:
+        # python-mpv's error carries (handle, option, value) as its last argument.
+        where = exc.args[-1] if exc.args and isinstance(exc.args[-1], tuple) else ()
+        name = where[1].decode() if len(where) > 2 and isinstance(where[1], bytes) else ""
+        key = next((k for k in users if k.replace("_", "-") == name), None)
+        if key is None:
+            raise
+        raise ConfigError(
+            f"player.mpv_options.{key}: mpv refused {users[key]!r}: {exc.args[0]}"
+        ) from None
+
+
 def _file_options(start: float, ref: MediaRef | None) -> str:
     """loadfile's per-file options: where to start, and the backend's credentials."""
     options = [f"start={start:.3f}"] if start > 0 else []
@@ -634,6 +779,10 @@ def _file_options(start: float, ref: MediaRef | None) -> str:
         # A JWT has no comma, which would split mpv's option list.
         options.append(f"http-header-fields=Authorization: {ref.authorization}")
     return ",".join(options)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import DaemonProcess, DBusDaemon, daemon_env, make_album, write_config
+from support import DaemonProcess, DBusDaemon, PipeWire, daemon_env, make_album, write_config
 
 from headunit.config import PlayerConfig
 from headunit.controller import Controller
@@ -26,6 +26,18 @@ def dbus_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bus.address)
     yield bus.address
     bus.stop()
+
+
+@pytest.fixture
+def pipewire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PipeWire]:
+    """A private PipeWire on a null sink; this process's sound clients (libmpv) use it."""
+    server = PipeWire(tmp_path / "pipewire")
+    for name in ("XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS"):
+        monkeypatch.setenv(name, server.env[name])
+    for name in ("PULSE_SERVER", "PIPEWIRE_REMOTE"):
+        monkeypatch.delenv(name, raising=False)
+    yield server
+    server.close()
 
 
 @pytest.fixture

@@ -48,6 +48,24 @@ def make_tone(
     return path
 
 
+def cut_tone(folder: Path, rates: list[int], seconds: float) -> list[Path]:
+    """One continuous 440 Hz tone (stereo, half scale) cut into FLAC files of `seconds`
+    each, the n-th at rates[n]: played back to back with no gap, it is one clean sine."""
+    assert SOX, "sox is needed to generate test audio (apt-get install sox)"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for n, rate in enumerate(rates):
+        path = folder / f"{n + 1:02d}.flac"
+        synth = ["synth", f"{(n + 1) * seconds + 1:g}", "sine", "440", "vol", "0.5"]
+        trim = ["trim", f"{round(n * seconds * rate)}s", f"{round(seconds * rate)}s"]
+        subprocess.run(
+            [SOX, "-n", "-r", str(rate), "-c", "2", "-b", "16", str(path), *synth, *trim],
+            check=True,
+        )
+        files.append(path)
+    return files
+
+
 def make_album(folder: Path, titles: list[str], seconds: float = 3.0) -> list[Path]:
     """Tagged FLAC tracks named '1 title.flac', '2 title.flac', ... in `folder`."""
     return [
@@ -475,3 +493,122 @@ class FakeTarget(SnapshotTarget):
             self._go(self.index + 1)
         else:
             self.publish(status=Status.STOPPED, **self._at(0.0))
+
+
+class PipeWire:
+    """A private PipeWire sound server on a null sink, for tests and benchmarks.
+
+    pipewire, wireplumber and pipewire-pulse run as child processes with their own
+    runtime directory and session bus, so nothing reaches a real sound server. The sink
+    `headunit_test` is declared in the server's own configuration, so it comes back
+    when the server is restarted; `record` captures its monitor in real time.
+    """
+
+    SINK = "headunit_test"
+    RATE = 48000
+
+    def __init__(self, tmp: Path, wireplumber: Mapping[str, Path] | None = None) -> None:
+        """`wireplumber`: configuration files to add, by their path under its folder."""
+        self.tmp = tmp
+        for name, source in (wireplumber or {}).items():
+            target = tmp / "config" / "wireplumber" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        runtime = tmp / "runtime"
+        runtime.mkdir(parents=True, exist_ok=True)
+        runtime.chmod(0o700)
+        conf = tmp / "config" / "pipewire" / "pipewire.conf.d"
+        conf.mkdir(parents=True, exist_ok=True)
+        (conf / "headunit-test-sink.conf").write_text(
+            f"context.properties = {{ default.clock.rate = {self.RATE}\n"
+            # A large quantum: a busy test machine then rarely underruns the sink.
+            "  default.clock.quantum = 4096 default.clock.min-quantum = 4096 }\n"
+            "context.objects = [ { factory = adapter args = {\n"
+            f"  factory.name = support.null-audio-sink node.name = {self.SINK}\n"
+            "  media.class = Audio/Sink audio.position = [ FL FR ]\n"
+            "  priority.session = 2000 object.linger = true } } ]\n"
+        )
+        self.bus = DBusDaemon(tmp / "bus")
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "PIPEWIRE_"))},
+            "XDG_RUNTIME_DIR": str(runtime),
+            "XDG_CONFIG_HOME": str(tmp / "config"),
+            "DBUS_SESSION_BUS_ADDRESS": self.bus.address,
+        }
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.start()
+
+    def _spawn(self, name: str) -> None:
+        log = (self.tmp / f"{name}.log").open("ab")
+        self.procs.append(subprocess.Popen([name], env=self.env, stdout=log, stderr=log))
+        log.close()
+
+    def start(self) -> None:
+        """Start the server (again) and wait until its sink takes a client."""
+        for name in ("pipewire", "wireplumber", "pipewire-pulse"):
+            self._spawn(name)
+        wait_for(self._sink_ready, 15, f"PipeWire's {self.SINK} sink")
+
+    def _sink_ready(self) -> bool:
+        out = self.run("pactl", "get-default-sink", check=False)
+        return out.returncode == 0 and out.stdout.strip() == self.SINK
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """A client command (pactl, pw-dump...) against this server."""
+        return subprocess.run(
+            args, env=self.env, capture_output=True, text=True, check=check, timeout=10
+        )
+
+    def stop(self) -> None:
+        """Stop the server the way a crash or `systemctl --user stop` does."""
+        for proc in reversed(self.procs):
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs.clear()
+
+    def close(self) -> None:
+        self.stop()
+        self.bus.stop()
+
+    def record(self, path: Path) -> subprocess.Popen[bytes]:
+        """Record the sink's monitor (float32, stereo, at the server's rate) into `path`;
+        terminate the returned process to finish."""
+        args = ["parec", "-d", f"{self.SINK}.monitor", "--raw", "--format=float32le"]
+        args += [f"--rate={self.RATE}", "--channels=2", "--latency-msec=20", str(path)]
+        proc = subprocess.Popen(args, env=self.env, stderr=subprocess.PIPE)
+        wait_for(lambda: self._recording(proc), 10, "the recorder's stream")
+        return proc
+
+    def _recording(self, proc: subprocess.Popen[bytes]) -> bool:
+        if proc.poll() is not None:
+            assert proc.stderr is not None
+            raise AssertionError(f"parec exited: {proc.stderr.read().decode()}")
+        return "parec" in self.run("pactl", "list", "source-outputs").stdout
+
+
+def read_recording(path: Path) -> Any:
+    """A `PipeWire.record` file as a numpy array of mono float samples."""
+    import numpy
+
+    stereo = numpy.fromfile(path, dtype="<f4")
+    return stereo[: len(stereo) // 2 * 2].reshape(-1, 2).mean(axis=1)
+
+
+def silences(samples: Any, threshold: float = 0.01) -> list[tuple[int, int]]:
+    """(start, length) of each run of near-silent samples inside the sound (the silence
+    before the first and after the last loud sample is not counted). A sine of amplitude
+    well above `threshold` crosses zero within a sample or two; longer runs are holes."""
+    import numpy
+
+    loud = numpy.abs(samples) >= threshold
+    where = numpy.flatnonzero(loud)
+    if len(where) < 2:
+        return []
+    gaps = numpy.diff(where) - 1
+    holes = numpy.flatnonzero(gaps > 0)
+    return [(int(where[i] + 1), int(gaps[i])) for i in holes]

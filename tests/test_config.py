@@ -48,6 +48,9 @@ def test_the_car_leaves_the_backends_section_to_the_backend() -> None:
         ({"backend": {"url": "ftp://x"}}, "backend.url: expected an http(s) or ws(s) URL"),
         ({"backend": {"heartbeat_seconds": float("nan")}}, "backend.heartbeat_seconds"),
         ({"stereo": {}}, "stereo: unknown section"),
+        ({"player": {"replaygain": "loud"}}, "player.replaygain: expected one of off, track"),
+        ({"player": {"replaygain_preamp": 20}}, "player.replaygain_preamp: expected a number"),
+        ({"player": {"mpv_options": {"af": []}}}, "player.mpv_options: af: expected a string"),
         ({"player": 5}, "player: expected a table"),
     ],
 )
@@ -98,3 +101,16 @@ def test_not_toml_and_missing_files_exit_78(tmp_path: Path) -> None:
     result = headunit("run", "--config", str(tmp_path / "absent.toml"))
     assert result.returncode == EX_CONFIG
     assert "no such file" in result.stderr
+
+
+def test_an_mpv_option_mpv_refuses_exits_78_naming_the_key(tmp_path: Path) -> None:
+    """mpv judges [player] mpv_options at start; the daemon does not start half-way."""
+    config = tmp_path / "mpv.toml"
+    config.write_text(
+        f'[media]\npaths = []\n[state]\ndir = "{tmp_path / "state"}"\n'
+        '[player]\naudio_output = "null"\n'
+        '[player.mpv_options]\ngapless-audio = "sometimes"\nvolume-max = 150\n'
+    )
+    result = headunit("run", "--config", str(config))
+    assert result.returncode == EX_CONFIG, result.stderr
+    assert "player.mpv_options.gapless-audio: mpv refused 'sometimes'" in result.stderr

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from support import async_wait_for, make_album, make_tone
 
+from headunit.config import PlayerConfig
+from headunit.loading import Phase
 from headunit.model import Command, CommandError, CommandName, LoopMode
 from headunit.state import Status
 
@@ -217,7 +219,7 @@ async def test_cover_art_is_not_a_video_track(make_rig, tmp_path: Path) -> None:
     song = embed_cover(make_tone(tmp_path / "covered.flac", 3, tags={"TITLE": "Covered"}))
     rig = await make_rig([song])
     await playing(rig, "Covered")
-    await async_wait_for(lambda: rig.player._file_ready, what="the file open")
+    await async_wait_for(lambda: rig.player._loader.phase is Phase.PLAYING, what="the file open")
     await asyncio.sleep(0.1)
     assert rig.controller.state.track.media_type == "music"
     assert any(t.get("albumart") for t in rig.player._mpv.track_list)  # mpv saw the cover
@@ -274,3 +276,30 @@ async def test_up_next_lists_the_following_entries_and_jump_plays_one(
     with pytest.raises(CommandError, match="no queue entry 999999"):
         await run(rig, CommandName.JUMP, 999999)
     assert title(rig) == "Four"
+
+
+async def test_what_follows_a_track_by_itself_follows_shuffle_and_loop_changes(
+    make_rig, tmp_path: Path
+) -> None:
+    """The next file waits in mpv's playlist; turning shuffle on or loop off while a
+    track plays changes what comes after it, as the queue says."""
+    names = [f"S{i}" for i in range(6)]
+    rig = await make_rig(make_album(tmp_path / "six", names, seconds=1.5))
+    await playing(rig, "S0")
+    await run(rig, CommandName.SHUFFLE, True)
+    order = rig.player._queue.order
+    assert order[0] == 0
+    await playing(rig, names[order[1]])  # by itself, at the end of S0
+    assert rig.recorder.titles()[-2:] == ["S0", names[order[1]]]
+    await run(rig, CommandName.SHUFFLE, False)  # S(order[1]) is followed by its neighbour
+    after = names[order[1] + 1] if order[1] + 1 < len(names) else None
+    await async_wait_for(lambda: rig.recorder.titles()[-1] == after, what=f"then {after}")
+
+
+async def test_a_reload_applies_replaygain_without_stopping(make_rig, album: list[Path]) -> None:
+    rig = await make_rig(album)
+    await playing(rig, "One")
+    new = PlayerConfig(audio_output="null", replaygain="album", replaygain_preamp=3.0)
+    rig.player.reconfigure(new)
+    assert (rig.player._mpv["replaygain"], rig.player._mpv["replaygain-preamp"]) == ("album", 3.0)
+    await playing(rig, "One")

@@ -143,7 +143,13 @@ async def test_backend_killed_and_restarted_under_the_real_daemon(car_daemon, ba
     await async_wait_for(on_two, what="track Two")
     await backend_process.start()
     await async_wait_for(lambda: daemon.log().count("connected to") == 2)
-    # The new backend process knew nothing: the car re-sent its state on reconnect.
+
+    # The new backend process knew nothing: the car re-sends its state on reconnect
+    # (just after it logs the connection).
+    async def resent() -> bool:
+        return await now_playing(backend_process.url) is not None
+
+    await async_wait_for(resent, what="the state re-sent to the new backend")
     state = await now_playing(backend_process.url)
     assert (state["mediaTitle"], state["isPlaying"]) == ("Two", True)
 

@@ -1,0 +1,231 @@
+"""What the player asked mpv to load and what mpv did with it: one state machine.
+
+The player keeps two of our queue's entries in mpv's playlist: the `current` one, and
+the `next` one appended ahead of time, so mpv's gapless audio goes on into it without
+reopening the output. mpv's events (start-file, file-loaded, seek, playback-restart,
+end-file) are matched here, by the playlist entry id each loadfile returned, to the
+entry they are about; the machine answers with what the player must do. Pure logic, no
+mpv: every transition is tested on its own (tests/test_loading.py).
+
+    IDLE     ── loaded ──────────────────────> OPENING
+    OPENING  ── file-loaded of our id ───────> PLAYING   (a seek asked meanwhile is sent)
+    PLAYING  ── seek ────────────────────────> SEEKING
+    SEEKING  ── playback-restart ────────────> PLAYING   (reported as Seeked)
+    PLAYING  ── end-file eof, a next entry ──> GOING_ON
+    GOING_ON ── start-file of the next ──────> OPENING   (the next is current: WentOn)
+    any      ── end-file: output failed ─────> OUTPUT_LOST ── retry (loaded) ──> OPENING
+    any      ── end-file error, eof alone ───> (the player loads a neighbour: OPENING)
+    any      ── stop, all entries broken ────> IDLE
+
+A file whose audio output cannot be opened is not a broken file: the entry and its
+position are kept in OUTPUT_LOST and the player retries it until the output is back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+
+from headunit.playqueue import Entry
+
+# mpv's message for MPV_ERROR_AO_INIT_FAILED, the end-file error of a lost output.
+OUTPUT_FAILED = "audio output initialization failed"
+
+
+class Phase(StrEnum):
+    IDLE = "idle"  # nothing loaded: stopped
+    OPENING = "opening"  # loadfile sent; seeks wait until mpv has opened the file
+    PLAYING = "playing"  # open: seeks go straight to mpv
+    GOING_ON = "going-on"  # ended; mpv goes on into the next entry by itself (no gap)
+    SEEKING = "seeking"  # mpv is seeking; its playback-restart is reported as Seeked
+    OUTPUT_LOST = "output-lost"  # the audio output failed; retried with entry and position
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One of our entries in mpv's playlist, by the id mpv gave it."""
+
+    entry: Entry
+    mpv_id: int
+
+
+# What the player must do after an event; at most a few per event, carried out in order.
+class Notice(Enum):
+    OPENED = "mpv has opened the current file (its tracks can be read)"
+    SEEKED = "a seek (ours, or mpv's jump back when looping a track) has landed"
+    ALL_BROKEN = "every entry of the queue failed in a row: stop"
+    OUTPUT_BACK = "sound again after an outage"
+    NEXT = "the file ended, or mpv went where the queue no longer goes: load its next"
+
+
+@dataclass(frozen=True, slots=True)
+class SeekTo:
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class WentOn:
+    """mpv went on to the next entry by itself, with no gap: announce it."""
+
+    entry: Entry
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A broken file: go on in `direction`, the way the user went (0: all failed)."""
+
+    entry: Entry
+    error: str
+    direction: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutputLost:
+    """Retry `entry` at `position` later; `first` for the failure that starts an outage."""
+
+    entry: Entry
+    position: float
+    first: bool
+
+
+Effect = Notice | SeekTo | WentOn | Skipped | OutputLost
+
+
+class Loader:
+    def __init__(self) -> None:
+        self.phase = Phase.IDLE
+        self.current: Slot | None = None
+        self.next: Slot | None = None  # appended after current in mpv's playlist
+        self.start = 0.0  # where the current file was asked to start
+        self.pending_seek: float | None = None  # asked for while OPENING
+        self.direction = 1  # of travel, to skip broken files the way the user went
+        self.failures = 0  # consecutive broken entries, to stop when all are broken
+        self._started: int | None = None  # the id of mpv's latest start-file
+        self._dropped: set[int] = set()  # ids of next entries taken out of mpv's playlist
+        self._outage = False  # between an output failure and the sound coming back
+
+    @property
+    def entry(self) -> Entry | None:
+        """Our queue entry in mpv (or waiting for its output); None when stopped."""
+        return self.current.entry if self.current else None
+
+    def position(self, heard: float | None) -> float:
+        """Where the current file is, given mpv's time-pos (`heard`, None if unknown)."""
+        if self.phase is Phase.IDLE:
+            return 0.0
+        if self.phase is Phase.OPENING:
+            return self.pending_seek if self.pending_seek is not None else self.start
+        if self.phase is Phase.OUTPUT_LOST or heard is None:
+            return self.start
+        return heard
+
+    # -- what the player did -----------------------------------------------------------
+
+    def travel(self, direction: int, user: bool) -> None:
+        """The player moves through the queue; a user's skip forgives earlier failures."""
+        self.direction = direction
+        if user:
+            self.failures = 0
+
+    def loaded(self, entry: Entry, mpv_id: int, start: float) -> None:
+        """loadfile ... replace: mpv's playlist is this entry alone."""
+        self.current, self.next = Slot(entry, mpv_id), None
+        self.phase, self.start, self.pending_seek = Phase.OPENING, start, None
+        self._dropped.clear()
+
+    def appended(self, entry: Entry, mpv_id: int) -> None:
+        self.next = Slot(entry, mpv_id)
+
+    def unappended(self) -> int | None:
+        """The next entry is taken out of mpv's playlist; returns its id."""
+        if self.next is None:
+            return None
+        dropped, self.next = self.next.mpv_id, None
+        self._dropped.add(dropped)
+        return dropped
+
+    def seek(self, seconds: float) -> bool:
+        """A seek is wanted: True to send it now, False when it waits for the file."""
+        if self.phase is Phase.OPENING:
+            self.pending_seek = seconds
+            return False
+        if self.phase is Phase.OUTPUT_LOST:
+            self.start = seconds  # where the retry starts
+            return False
+        self.pending_seek = None
+        return True
+
+    def stopped(self) -> None:
+        self.phase, self.current, self.next = Phase.IDLE, None, None
+        self._outage = False
+
+    # -- what mpv did ------------------------------------------------------------------
+
+    def on_start_file(self, mpv_id: int) -> list[Effect]:
+        self._started = mpv_id
+        if self.next is not None and mpv_id == self.next.mpv_id:
+            self.current, self.next = self.next, None
+            self.phase, self.start, self.pending_seek = Phase.OPENING, 0.0, None
+            self.direction = 1
+            return [WentOn(self.current.entry)]
+        if mpv_id in self._dropped:
+            # mpv went on into an entry we had just taken out (shuffle, loop or the queue
+            # changed as the file ended): load what the queue says comes next instead.
+            self._dropped.discard(mpv_id)
+            return [Notice.NEXT]
+        return []
+
+    def on_file_loaded(self) -> list[Effect]:
+        if self.phase is not Phase.OPENING or self.current is None:
+            return []
+        if self._started != self.current.mpv_id:
+            return []  # the file-loaded of a file we skipped away from, arriving late
+        self.phase = Phase.PLAYING
+        effects: list[Effect] = [Notice.OPENED]
+        if self.pending_seek is not None:
+            effects.append(SeekTo(self.pending_seek))
+            self.pending_seek = None
+        return effects
+
+    def on_seek(self) -> None:
+        if self.phase is Phase.PLAYING:
+            self.phase = Phase.SEEKING
+
+    def on_playback_restart(self) -> list[Effect]:
+        effects: list[Effect] = []
+        if self._outage and self.phase in (Phase.PLAYING, Phase.SEEKING):
+            self._outage = False
+            effects.append(Notice.OUTPUT_BACK)
+        if self.phase is Phase.SEEKING:
+            self.phase = Phase.PLAYING
+            effects.append(Notice.SEEKED)
+        return effects
+
+    def on_end_file(
+        self, mpv_id: int, reason: str, error: str | None, heard: float | None, queue_length: int
+    ) -> list[Effect]:
+        slot = self.current
+        if slot is None or mpv_id != slot.mpv_id or self.phase is Phase.OUTPUT_LOST:
+            return []
+        if reason == "eof":
+            self.failures = 0
+            if self.next is None:
+                return [Notice.NEXT]
+            self.phase = Phase.GOING_ON  # mpv goes on by itself: start-file follows
+            return []
+        if reason != "error":
+            return []  # stopped or replaced by us
+        if error == OUTPUT_FAILED:
+            position = self.position(heard)
+            first = not self._outage
+            self.phase, self.start, self.next = Phase.OUTPUT_LOST, position, None
+            self._outage = True
+            return [OutputLost(slot.entry, position, first)]
+        # mpv goes on into our next entry by itself after an error: we choose instead.
+        self.next = None
+        self.failures += 1
+        error = error or "cannot be played"
+        if self.failures >= queue_length:
+            self.stopped()
+            return [Skipped(slot.entry, error, 0), Notice.ALL_BROKEN]
+        return [Skipped(slot.entry, error, self.direction)]

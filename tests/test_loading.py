@@ -1,0 +1,147 @@
+"""The load state machine on its own: mpv's events, as mpv sends them, in and out of order."""
+
+from __future__ import annotations
+
+from headunit.loading import (
+    OUTPUT_FAILED,
+    Loader,
+    Notice,
+    OutputLost,
+    Phase,
+    SeekTo,
+    Skipped,
+    WentOn,
+)
+from headunit.playqueue import Entry
+
+A, B, C = Entry(1, "a.flac"), Entry(2, "b.flac"), Entry(3, "c.flac")
+
+
+def playing(entry: Entry = A, mpv_id: int = 1, start: float = 0.0) -> Loader:
+    loader = Loader()
+    loader.loaded(entry, mpv_id, start)
+    loader.on_start_file(mpv_id)
+    assert loader.on_file_loaded() == [Notice.OPENED]
+    return loader
+
+
+def test_a_seek_asked_while_mpv_opens_the_file_waits_for_it() -> None:
+    loader = Loader()
+    loader.loaded(A, 1, start=30.0)
+    assert loader.position(heard=None) == 30.0  # not 0: a save now keeps the resume point
+    assert not loader.seek(42.0)
+    assert loader.position(heard=None) == 42.0
+    loader.on_start_file(1)
+    assert loader.on_file_loaded() == [Notice.OPENED, SeekTo(42.0)]
+    assert loader.seek(50.0)  # open now: straight to mpv
+
+
+def test_the_late_file_loaded_of_a_skipped_file_is_not_ours() -> None:
+    loader = Loader()
+    loader.loaded(A, 1, 0.0)
+    loader.on_start_file(1)
+    loader.loaded(B, 2, 0.0)  # a quick skip before A opened
+    assert loader.on_file_loaded() == []  # A's, arriving late
+    assert loader.phase is Phase.OPENING
+    assert loader.on_end_file(1, "stop", None, None, 3) == []  # A's end does not skip B
+    loader.on_start_file(2)
+    assert loader.on_file_loaded() == [Notice.OPENED]
+
+
+def test_only_a_seek_reports_seeked() -> None:
+    loader = playing()
+    assert loader.on_playback_restart() == []
+    loader.on_seek()
+    assert loader.phase is Phase.SEEKING
+    assert loader.on_playback_restart() == [Notice.SEEKED]
+    assert loader.phase is Phase.PLAYING
+
+
+def test_mpv_goes_on_into_the_appended_entry_with_no_reload() -> None:
+    loader = playing()
+    loader.appended(B, 2)
+    assert loader.on_end_file(1, "eof", None, 3.0, 3) == []  # mpv goes on by itself
+    assert loader.phase is Phase.GOING_ON
+    assert loader.on_start_file(2) == [WentOn(B)]
+    assert loader.entry == B
+    assert loader.position(heard=2.9) == 0.0  # the old file's time is not the new one's
+    assert loader.on_file_loaded() == [Notice.OPENED]
+
+
+def test_without_a_next_entry_the_end_advances() -> None:
+    loader = playing()
+    assert loader.on_end_file(1, "eof", None, 3.0, 3) == [Notice.NEXT]
+
+
+def test_an_entry_taken_out_as_mpv_started_it_is_replaced() -> None:
+    """Shuffle changed what comes next just as the file ended: mpv had started the old
+    next entry; the queue's new one is loaded instead."""
+    loader = playing()
+    loader.appended(B, 2)
+    assert loader.unappended() == 2
+    loader.appended(C, 3)
+    assert loader.on_end_file(1, "eof", None, 3.0, 3) == []
+    assert loader.on_start_file(2) == [Notice.NEXT]
+
+
+def test_broken_files_are_skipped_the_way_the_user_went_until_all_failed() -> None:
+    loader = playing()
+    loader.travel(-1, user=True)
+    loader.loaded(B, 2, 0.0)
+    loader.on_start_file(2)
+    assert loader.on_end_file(2, "error", "no audio", None, 3) == [Skipped(B, "no audio", -1)]
+    loader.loaded(C, 3, 0.0)
+    assert loader.on_end_file(3, "error", None, None, 3) == [Skipped(C, "cannot be played", -1)]
+    loader.loaded(A, 4, 0.0)
+    assert loader.on_end_file(4, "error", None, None, 3) == [
+        Skipped(A, "cannot be played", 0),  # nowhere left to go
+        Notice.ALL_BROKEN,
+    ]
+    assert loader.phase is Phase.IDLE
+
+
+def test_a_user_skip_forgives_earlier_failures() -> None:
+    loader = playing()
+    assert loader.on_end_file(1, "error", None, None, 2)[0].direction == 1
+    loader.travel(1, user=True)
+    loader.loaded(B, 2, 0.0)
+    assert loader.on_end_file(2, "error", None, None, 2)[0].direction == 1  # not all broken
+
+
+def test_after_an_error_mpv_going_on_by_itself_is_ignored() -> None:
+    loader = playing()
+    loader.appended(B, 2)
+    assert loader.on_end_file(1, "error", None, None, 3) == [Skipped(A, "cannot be played", 1)]
+    assert loader.on_start_file(2) == []  # the player loads the neighbour itself
+
+
+def test_a_lost_output_keeps_the_entry_and_position_and_comes_back() -> None:
+    loader = playing()
+    loader.appended(B, 2)
+    lost = loader.on_end_file(1, "error", OUTPUT_FAILED, 12.5, 3)
+    assert lost == [OutputLost(A, 12.5, first=True)]
+    assert (loader.phase, loader.entry, loader.position(heard=None)) == (
+        Phase.OUTPUT_LOST,
+        A,
+        12.5,
+    )
+    assert loader.failures == 0  # not a broken file
+    assert not loader.seek(20.0)  # a seek meanwhile moves where the retry starts
+    loader.loaded(A, 3, start=loader.start)  # the retry
+    assert loader.on_end_file(3, "error", OUTPUT_FAILED, None, 3) == [
+        OutputLost(A, 20.0, first=False)  # still out: not logged again
+    ]
+    loader.loaded(A, 4, start=loader.start)
+    loader.on_start_file(4)
+    loader.on_file_loaded()
+    assert loader.on_playback_restart() == [Notice.OUTPUT_BACK]
+    assert loader.on_playback_restart() == []
+
+
+def test_stop_forgets_the_entries() -> None:
+    loader = playing()
+    loader.appended(B, 2)
+    loader.stopped()
+    assert (loader.phase, loader.entry, loader.next) == (Phase.IDLE, None, None)
+    assert loader.position(heard=5.0) == 0.0
+    assert loader.on_end_file(1, "eof", None, None, 3) == []
