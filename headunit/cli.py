@@ -28,11 +28,7 @@ def run(args: argparse.Namespace) -> int:
     logs.setup(config.log.level)
     from headunit import daemon  # the daemon's imports (mpv, D-Bus) only where needed
 
-    try:
-        return asyncio.run(daemon.run(config))
-    except ConfigError as exc:  # one only mpv can judge ([player] mpv_options)
-        print(f"headunit: {exc}", file=sys.stderr)
-        return EX_CONFIG
+    return asyncio.run(daemon.run(config))
 
 
 def check_config(args: argparse.Namespace) -> int:
@@ -69,7 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except UnsupportedLibmpv as exc:  # the daemon and the demo both start a player
+    # The daemon and the demo both start a player: only then can mpv judge its options
+    # ([player] mpv_options) and can the library be checked.
+    except ConfigError as exc:
+        print(f"headunit: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    except UnsupportedLibmpv as exc:
         print(f"headunit: {exc}", file=sys.stderr)
         return ctl.EX_UNAVAILABLE
     except KeyboardInterrupt:
