@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from headunit import __version__, backend, ctl, demo, logs
 from headunit.config import EX_CONFIG, Config, ConfigError, find, load, resolve
-from headunit.libmpv import UnsupportedLibmpv
+from headunit.player.libmpv import UnsupportedLibmpv
 
 
 def _load_or_exit(path: str | None) -> Config | int:

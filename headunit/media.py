@@ -290,3 +290,21 @@ def _resolve_windows(line: str, base: Path) -> str:
         return str((base / relative).resolve())
     found = next((f / relative for f in (base, *base.parents) if (f / relative).exists()), None)
     return str(found or base / relative)
+
+
+# Sniff the bytes: a tag's MIME field is often missing or wrong.
+_IMAGE_MAGIC = (
+    (b"\xff\xd8\xff", ".jpg"),
+    (b"\x89PNG\r\n\x1a\n", ".png"),
+    (b"GIF8", ".gif"),
+)
+
+
+def image_suffix(data: bytes) -> str | None:
+    """The file suffix of a picture, sniffed from its first bytes; None if not one."""
+    for magic, suffix in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return suffix
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ".webp"
+    return None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from headunit.media import is_stream
 from headunit.model import LoopMode
-from headunit.playqueue import Queue
+from headunit.player.playqueue import Queue
 
 log = logging.getLogger(__name__)
 

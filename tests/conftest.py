@@ -3,6 +3,7 @@ and the real player in-process with a recording sink."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,27 @@ from headunit.media import scan
 from headunit.player import Player
 from headunit.resume import plan
 from headunit.state import PlayerState
+
+WATCHDOG = "headunit.player.watchdog"
+
+
+@pytest.fixture(autouse=True)
+def no_watchdog_recovery(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """A stall the player's watchdog had to repair is a bug, never a normal path: any
+    recovery in a test fails it (unless the test makes one on purpose)."""
+    yield
+    if request.node.get_closest_marker("watchdog_recovers"):
+        return
+    recoveries = [
+        record.getMessage()
+        for when in ("setup", "call")
+        for record in caplog.get_records(when)
+        if record.name == WATCHDOG and record.levelno >= logging.WARNING
+    ]
+    if recoveries:
+        pytest.fail(f"the player's watchdog recovered from a stall: {recoveries}")
 
 
 @pytest.fixture
@@ -60,7 +82,9 @@ DaemonFactory = Callable[..., DaemonProcess]
 
 
 @pytest.fixture
-def start_daemon(tmp_path: Path, dbus_session: str) -> Iterator[DaemonFactory]:
+def start_daemon(
+    request: pytest.FixtureRequest, tmp_path: Path, dbus_session: str
+) -> Iterator[DaemonFactory]:
     """Start `headunit run` with a temp config; `overrides` replace keys per section."""
     started: list[DaemonProcess] = []
 
@@ -84,6 +108,10 @@ def start_daemon(tmp_path: Path, dbus_session: str) -> Iterator[DaemonFactory]:
     for proc in started:
         if proc.proc is not None and proc.proc.poll() is None:
             proc.stop()
+    # The daemon's watchdog recoveries, like the in-process player's, fail the test.
+    recovered = [line for p in started for line in p.log().splitlines() if WATCHDOG in line]
+    if recovered and not request.node.get_closest_marker("watchdog_recovers"):
+        pytest.fail(f"the daemon's watchdog recovered from a stall: {recovered}")
 
 
 @dataclass

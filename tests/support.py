@@ -128,6 +128,15 @@ async def async_wait_for(
         await asyncio.sleep(0.01)
 
 
+def statuses(states: list[PlayerState]) -> list[Status]:
+    """The statuses reported, without repeats."""
+    seen: list[Status] = []
+    for state in states:
+        if not seen or seen[-1] is not state.status:
+            seen.append(state.status)
+    return seen
+
+
 async def playerctl(*args: str, check: bool = True) -> str:
     """`playerctl -p headunit ARGS`, a real third-party MPRIS client. Async: a blocking
     run from a test whose loop serves the bus (or a backend) would deadlock it."""

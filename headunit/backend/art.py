@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from headunit.artwork import image_suffix
 from headunit.backend.cache import UserCache
 from headunit.extension import ART_ID_PATTERN, MAX_ART_BYTES
+from headunit.media import image_suffix
 
 CONTENT_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
                  ".webp": "image/webp"}  # fmt: skip

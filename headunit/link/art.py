@@ -15,11 +15,10 @@ from collections.abc import Callable
 
 import aiohttp
 
-from headunit.artwork import image_suffix
 from headunit.controller import Controller
 from headunit.extension import MAX_ART_BYTES
 from headunit.link.supervisor import Supervisor
-from headunit.media import to_local_path
+from headunit.media import image_suffix, to_local_path
 from headunit.state import PlayerState
 from headunit.tasks import Worker
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from headunit.loading import (
+from headunit.player.loading import (
     OUTPUT_FAILED,
     Loader,
     Notice,
@@ -10,9 +10,10 @@ from headunit.loading import (
     Phase,
     SeekTo,
     Skipped,
+    Started,
     WentOn,
 )
-from headunit.playqueue import Entry
+from headunit.player.playqueue import Entry
 
 A, B, C = Entry(1, "a.flac"), Entry(2, "b.flac"), Entry(3, "c.flac")
 
@@ -134,8 +135,34 @@ def test_a_lost_output_keeps_the_entry_and_position_and_comes_back() -> None:
     loader.loaded(A, 4, start=loader.start)
     loader.on_start_file(4)
     loader.on_file_loaded()
-    assert loader.on_playback_restart() == [Notice.OUTPUT_BACK]
-    assert loader.on_playback_restart() == []
+    assert loader.on_playback_restart() == []  # mpv restarts playback: that is no sound
+    assert loader.outage
+    assert loader.on_heard(20.05) == []
+    assert loader.position(heard=20.05) == 20.0  # held where the sound was lost
+    assert loader.on_heard(20.5) == [Notice.OUTPUT_BACK]  # it advances: sound again
+    assert (loader.outage, loader.position(heard=20.6)) == (False, 20.6)
+    assert loader.on_heard(21.0) == []
+
+
+def test_a_retry_that_never_brings_sound_goes_back_to_waiting() -> None:
+    """An output open that blocks, or a stream the server never links: the player's
+    timeout puts the entry back in OUTPUT_LOST, at the position it was lost."""
+    loader = playing()
+    loader.on_end_file(1, "error", OUTPUT_FAILED, 7.0, 3)
+    loader.loaded(A, 2, start=loader.start)
+    loader.on_start_file(2)
+    loader.on_file_loaded()
+    loader.still_lost()
+    assert (loader.phase, loader.position(heard=7.1)) == (Phase.OUTPUT_LOST, 7.0)
+
+
+def test_the_start_file_of_a_loaded_entry_confirms_it() -> None:
+    loader = Loader()
+    loader.loaded(A, 5, start=0.0)
+    assert not loader.confirmed
+    assert loader.on_start_file(4) == []  # the file before, replaced
+    assert loader.on_start_file(5) == [Started(A)]
+    assert loader.confirmed
 
 
 def test_stop_forgets_the_entries() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from headunit.model import LoopMode
-from headunit.playqueue import Queue
+from headunit.player.playqueue import Queue
 
 
 def test_ends_stop_unless_the_playlist_loops() -> None:

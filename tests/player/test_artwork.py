@@ -13,7 +13,7 @@ from mutagen.id3 import APIC
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
-from headunit.artwork import find_art
+from headunit.player.artwork import find_art
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"front cover"
 JPEG = b"\xff\xd8\xff\xe0" + b"back cover"

@@ -10,8 +10,8 @@ import pytest
 from support import async_wait_for, make_album, make_tone
 
 from headunit.config import PlayerConfig
-from headunit.loading import Phase
 from headunit.model import Command, CommandError, CommandName, LoopMode
+from headunit.player.loading import Phase
 from headunit.state import Status
 
 pytestmark = pytest.mark.timeout(60)

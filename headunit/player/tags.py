@@ -46,23 +46,31 @@ def _first(tags: Tags, key: str) -> str | None:
     return values[0] if values else None
 
 
-def describe(uri: str, title: str | None = None) -> TrackInfo:
-    """Blocking (file I/O): call from a worker thread. Never raises on bad media.
-    `title` (a playlist's #EXTINF) stands in for a missing title tag."""
+def placeholder(uri: str, title: str | None = None) -> TrackInfo:
+    """What is known of an entry before (or without) its tags: its name and kind."""
     media_type: MediaType = "video" if extension(uri) in VIDEO_EXTENSIONS else "music"
-    fallback = TrackInfo(title=title or title_from_name(uri), media_type=media_type)
+    return TrackInfo(title=title or title_from_name(uri), media_type=media_type)
+
+
+def describe(uri: str, title: str | None = None) -> tuple[TrackInfo, bool]:
+    """Blocking (file I/O): call from a worker thread. Never raises on bad media.
+    `title` (a playlist's #EXTINF) stands in for a missing title tag. The flag says
+    whether the answer is final: a read that failed (EIO from a pulled stick, a file
+    not there yet) is not, so a re-plugged stick's track gets its real tags."""
+    fallback = placeholder(uri, title)
     if is_stream(uri):
-        return fallback
+        return fallback, True
     try:
         audio = mutagen.File(uri, easy=True)
     except Exception as exc:  # mutagen raises many kinds on broken files
         log.debug("no tags in %s: %s", uri, exc)
-        return fallback
+        # mutagen wraps an I/O error in its own exception.
+        return fallback, not any(isinstance(e, OSError) for e in (exc, exc.__context__))
     if audio is None:
-        return fallback
+        return fallback, True
     length = getattr(audio.info, "length", None)
     tags: Tags = audio.tags if audio.tags is not None else {}
-    return TrackInfo(
+    info = TrackInfo(
         title=_first(tags, "title") or fallback.title,
         artist=_texts(tags, "artist"),
         album=_first(tags, "album"),
@@ -71,5 +79,6 @@ def describe(uri: str, title: str | None = None) -> TrackInfo:
         track_number=_number(_texts(tags, "tracknumber")),
         disc_number=_number(_texts(tags, "discnumber")),
         duration=float(length) if length and length > 0 else None,
-        media_type=media_type,
+        media_type=fallback.media_type,
     )
+    return info, True

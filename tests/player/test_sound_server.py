@@ -3,6 +3,7 @@ stream, even loudness, and an output that survives its server being restarted.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -19,6 +20,7 @@ from support import (
     make_tone,
     read_recording,
     silences,
+    statuses,
 )
 
 from headunit.model import Command, CommandName
@@ -29,6 +31,8 @@ pytestmark = pytest.mark.timeout(180)
 # Seconds to wait for sound: on a busy machine opening the output can take a few of the
 # player's retries (it tries again every second). Not a timing: nothing is asserted on it.
 SOUND_WITHIN = 30.0
+# What the car promises: sound again within 5 s of the sound server's return.
+BACK_WITHIN = 5.0
 
 
 def stream_properties(pw: PipeWire) -> list[dict[str, Any]]:
@@ -80,8 +84,12 @@ async def test_the_stream_says_it_is_headunit_playing_music(
     pipewire: PipeWire, make_rig, album: list[Path], output: str
 ) -> None:
     rig = await make_rig(album, audio_output=output)
-    streams = await async_wait_for(lambda: stream_properties(pipewire), SOUND_WITHIN, "the stream")
-    (props,) = streams
+
+    def described() -> list[dict[str, Any]]:
+        # pw-dump can list the node before the client has set all its properties.
+        return [p for p in stream_properties(pipewire) if "media.role" in p]
+
+    (props,) = await async_wait_for(described, SOUND_WITHIN, "the stream and its role")
     assert props["media.role"].lower() == "music"  # mpv: "Music"; through pulse: "music"
     assert props["application.name"] == "headunit"
     assert rig.controller.state.status is Status.PLAYING
@@ -96,7 +104,7 @@ async def test_wireplumbers_role_policy_of_docs_car_md_routes_it_as_multimedia(
     found = re.search(r"libwireplumber (\d+)\.(\d+)", version.stdout)
     if found is None or (int(found[1]), int(found[2])) >= (0, 5):
         pytest.skip(f"the Lua policy is WirePlumber 0.4's; this is {version.stdout.strip()!r}")
-    roles = Path(__file__).parent.parent / "docs" / "wireplumber" / "51-headunit-roles.lua"
+    roles = Path(__file__).parents[2] / "docs" / "wireplumber" / "51-headunit-roles.lua"
     server = PipeWire(tmp_path / "pw", wireplumber={f"policy.lua.d/{roles.name}": roles})
     try:
         for name in ("XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS"):
@@ -125,8 +133,9 @@ async def test_a_sound_server_restart_keeps_queue_track_and_position(
     )
     entry = rig.controller.state.track.entry_id
     caplog.set_level(logging.INFO, logger="headunit")
+    shown = len(rig.recorder.states)
 
-    pipewire.stop()
+    await asyncio.to_thread(pipewire.stop)
     await async_wait_for(
         lambda: rig.controller.state.status is Status.PAUSED, what="the outage shown"
     )
@@ -135,33 +144,40 @@ async def test_a_sound_server_restart_keeps_queue_track_and_position(
     lost_at = rig.controller.position()
     assert 5.5 < lost_at < 10
 
-    pipewire.start()
+    await asyncio.to_thread(pipewire.start)
     await async_wait_for(
         lambda: (
             rig.controller.state.status is Status.PLAYING
             and rig.controller.position() > lost_at + 0.5
         ),
-        within=SOUND_WITHIN,
+        within=BACK_WITHIN,
         what="playing on after the server's return",
     )
     assert rig.controller.state.track.entry_id == entry
     assert rig.controller.position() < lost_at + 5  # from where it stopped, not the top
-    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert len(warnings) == 1, [r.getMessage() for r in warnings]
-    assert "audio output" in warnings[0].getMessage()
+    # Paused once for the whole outage, whatever the retries met: no flapping.
+    assert statuses(rig.recorder.states[shown:]) == [Status.PAUSED, Status.PLAYING]
+    ours = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name != "headunit.mpv"]
+    assert len(ours) == 1, [r.getMessage() for r in ours]
+    assert "audio output" in ours[0].getMessage()
     assert "skipped" not in caplog.text
+    # mpv's own complaints reach the log, each distinct line once.
+    said = [r.getMessage() for r in caplog.records if r.name == "headunit.mpv"]
+    assert said
+    assert all(r.levelno == logging.WARNING for r in caplog.records if r.name == "headunit.mpv")
+    assert len(said) == len(set(said)), said
 
 
 async def test_an_output_missing_at_start_is_waited_for(
     pipewire: PipeWire, make_rig, album: list[Path]
 ) -> None:
-    pipewire.stop()
+    await asyncio.to_thread(pipewire.stop)
     rig = await make_rig(album, audio_output="pipewire")
     await async_wait_for(lambda: rig.controller.state.status is Status.PAUSED, what="waiting")
     assert rig.controller.state.track.title == "One"
-    pipewire.start()
+    await asyncio.to_thread(pipewire.start)
     await async_wait_for(
-        lambda: rig.controller.state.status is Status.PLAYING, SOUND_WITHIN, "playing"
+        lambda: rig.controller.state.status is Status.PLAYING, BACK_WITHIN, "playing"
     )
     assert rig.controller.state.track.title == "One"
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import mpv
 import pytest
 
-from headunit import cli, libmpv
-from headunit.libmpv import (
+from headunit import cli
+from headunit.player import libmpv
+from headunit.player.libmpv import (
     LoadfileSyntax,
     UnsupportedLibmpv,
     check_client_api,

@@ -22,7 +22,7 @@ import mutagen
 from mutagen.flac import Picture
 
 from headunit.files import write_atomically
-from headunit.media import to_local_path
+from headunit.media import image_suffix, to_local_path
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +30,6 @@ FRONT_COVER = 3  # the ID3/FLAC picture type for "Cover (front)"
 MAX_PICTURE_BYTES = 16 * 1024 * 1024
 SIDECAR_STEMS = ("cover", "folder", "front")
 SIDECAR_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
-# Sniff the bytes: a tag's MIME field is often missing or wrong.
-MAGIC = (
-    (b"\xff\xd8\xff", ".jpg"),
-    (b"\x89PNG\r\n\x1a\n", ".png"),
-    (b"GIF8", ".gif"),
-)
 
 
 def find_art(uri: str, cache_dir: Path | str) -> str | None:
@@ -92,16 +86,6 @@ def _vorbis_values(tags: Any, key: str) -> list[str]:
     except (KeyError, ValueError, TypeError):
         return []
     return [v for v in values if isinstance(v, str)]
-
-
-def image_suffix(data: bytes) -> str | None:
-    """The file suffix of a picture, sniffed from its first bytes; None if not one."""
-    for magic, suffix in MAGIC:
-        if data.startswith(magic):
-            return suffix
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return ".webp"
-    return None
 
 
 def _cache(data: bytes, suffix: str, cache_dir: Path) -> Path:

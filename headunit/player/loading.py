@@ -5,20 +5,25 @@ the `next` one appended ahead of time, so mpv's gapless audio goes on into it wi
 reopening the output. mpv's events (start-file, file-loaded, seek, playback-restart,
 end-file) are matched here, by the playlist entry id each loadfile returned, to the
 entry they are about; the machine answers with what the player must do. Pure logic, no
-mpv: every transition is tested on its own (tests/test_loading.py).
+mpv: every transition is tested on its own (tests/player/test_loading.py).
 
     IDLE     ── loaded ──────────────────────> OPENING
+    OPENING  ── start-file of our id ────────> OPENING   (mpv confirms it: Started)
     OPENING  ── file-loaded of our id ───────> PLAYING   (a seek asked meanwhile is sent)
     PLAYING  ── seek ────────────────────────> SEEKING
     SEEKING  ── playback-restart ────────────> PLAYING   (reported as Seeked)
     PLAYING  ── end-file eof, a next entry ──> GOING_ON
     GOING_ON ── start-file of the next ──────> OPENING   (the next is current: WentOn)
     any      ── end-file: output failed ─────> OUTPUT_LOST ── retry (loaded) ──> OPENING
+    (outage) ── the position advances ───────> sound again (OUTPUT_BACK)
     any      ── end-file error, eof alone ───> (the player loads a neighbour: OPENING)
     any      ── stop, all entries broken ────> IDLE
 
 A file whose audio output cannot be opened is not a broken file: the entry and its
 position are kept in OUTPUT_LOST and the player retries it until the output is back.
+The outage lasts until the position advances: a playback-restart says nothing of sound
+(mpv sends one for a stream the server never links), and while it lasts the position
+stays where the sound was lost.
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
-from headunit.playqueue import Entry
+from headunit.player.playqueue import Entry
 
 # mpv's message for MPV_ERROR_AO_INIT_FAILED, the end-file error of a lost output.
 OUTPUT_FAILED = "audio output initialization failed"
+# Seconds the position must go past where a retry started to count as sound again.
+ADVANCED = 0.2
 
 
 class Phase(StrEnum):
@@ -56,6 +63,13 @@ class Notice(Enum):
     ALL_BROKEN = "every entry of the queue failed in a row: stop"
     OUTPUT_BACK = "sound again after an outage"
     NEXT = "the file ended, or mpv went where the queue no longer goes: load its next"
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """mpv's start-file confirms the entry we loaded: the queue may move to it."""
+
+    entry: Entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +102,7 @@ class OutputLost:
     first: bool
 
 
-Effect = Notice | SeekTo | WentOn | Skipped | OutputLost
+Effect = Notice | Started | SeekTo | WentOn | Skipped | OutputLost
 
 
 class Loader:
@@ -109,13 +123,23 @@ class Loader:
         """Our queue entry in mpv (or waiting for its output); None when stopped."""
         return self.current.entry if self.current else None
 
+    @property
+    def confirmed(self) -> bool:
+        """mpv's latest start-file was the current entry's: mpv has it."""
+        return self.current is not None and self._started == self.current.mpv_id
+
+    @property
+    def outage(self) -> bool:
+        """The output failed and no sound has come since, whatever mpv is doing."""
+        return self._outage
+
     def position(self, heard: float | None) -> float:
         """Where the current file is, given mpv's time-pos (`heard`, None if unknown)."""
         if self.phase is Phase.IDLE:
             return 0.0
         if self.phase is Phase.OPENING:
             return self.pending_seek if self.pending_seek is not None else self.start
-        if self.phase is Phase.OUTPUT_LOST or heard is None:
+        if self._outage or heard is None:
             return self.start
         return heard
 
@@ -159,6 +183,12 @@ class Loader:
         self.phase, self.current, self.next = Phase.IDLE, None, None
         self._outage = False
 
+    def still_lost(self) -> None:
+        """A retry brought no sound in time (an output open that blocks, a stream the
+        server never links): back to waiting, to retry from the same position."""
+        if self._outage and self.current is not None:
+            self.phase, self.next = Phase.OUTPUT_LOST, None
+
     # -- what mpv did ------------------------------------------------------------------
 
     def on_start_file(self, mpv_id: int) -> list[Effect]:
@@ -168,6 +198,8 @@ class Loader:
             self.phase, self.start, self.pending_seek = Phase.OPENING, 0.0, None
             self.direction = 1
             return [WentOn(self.current.entry)]
+        if self.current is not None and mpv_id == self.current.mpv_id:
+            return [Started(self.current.entry)]
         if mpv_id in self._dropped:
             # mpv went on into an entry we had just taken out (shuffle, loop or the queue
             # changed as the file ended): load what the queue says comes next instead.
@@ -192,14 +224,20 @@ class Loader:
             self.phase = Phase.SEEKING
 
     def on_playback_restart(self) -> list[Effect]:
-        effects: list[Effect] = []
-        if self._outage and self.phase in (Phase.PLAYING, Phase.SEEKING):
-            self._outage = False
-            effects.append(Notice.OUTPUT_BACK)
         if self.phase is Phase.SEEKING:
             self.phase = Phase.PLAYING
-            effects.append(Notice.SEEKED)
-        return effects
+            return [Notice.SEEKED]
+        return []
+
+    def on_heard(self, position: float) -> list[Effect]:
+        """mpv's time-pos in the current file: past where a retry started, the sound is
+        back."""
+        if not self._outage or self.phase is not Phase.PLAYING or not self.confirmed:
+            return []
+        if position < self.start + ADVANCED:
+            return []
+        self._outage = False
+        return [Notice.OUTPUT_BACK]
 
     def on_end_file(
         self, mpv_id: int, reason: str, error: str | None, heard: float | None, queue_length: int

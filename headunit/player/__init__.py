@@ -1,0 +1,32 @@
+"""The local player: libmpv driven by our own queue, as one ordered actor.
+
+- `actor.py`: the `Player`; one task consumes its inbox in order and makes every
+  decision and every call into mpv, with no `await` in between.
+- `inbox.py`: what the inbox carries (mpv's events, commands, ticks, tag reads).
+- `mpvbridge.py`: libmpv's options and creation, and its event thread's hand-over.
+- `loading.py`: what mpv's events mean for our entries (a pure state machine).
+- `watchdog.py`: notices when mpv stops doing what the player intends.
+- `snapshot.py`: the state the sinks see, built from the queue and the tags.
+- `playqueue.py`, `tags.py`, `artwork.py`, `libmpv.py`: the queue, what an entry is,
+  its cover, and what the running libmpv accepts.
+
+`Player` is imported lazily: the queue and libmpv checks are used without mpv (the
+resume planner, the CLI), and the reference backend must not load the car's player.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from headunit.player.actor import Player
+
+__all__ = ["Player"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Player":
+        from headunit.player.actor import Player
+
+        return Player
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
