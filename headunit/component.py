@@ -26,8 +26,15 @@ class Component(Protocol):
         ...
 
 
+def _none() -> int:
+    return 0
+
+
 @dataclass(frozen=True)
 class Context:
     controller: Controller
     config: Config
     request_shutdown: Callable[[], None]  # a clean exit, as SIGTERM would (MPRIS Quit)
+    # Stalls the player's watchdog repaired since start (none in the remote role,
+    # where nothing plays here): `headunit status --json` shows them.
+    recoveries: Callable[[], int] = _none

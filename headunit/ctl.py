@@ -198,13 +198,26 @@ async def status(remote: Remote, args: argparse.Namespace) -> None:
     info = summary(await remote.properties())
     link = _link_status(args.state_dir)
     if args.json:
-        print(json.dumps({**info, "backend": link}), flush=True)
+        recoveries = await watchdog_recoveries(remote)
+        print(json.dumps({**info, "watchdog_recoveries": recoveries, "backend": link}), flush=True)
         return
     show(info, as_json=False)
     if link is not None:
         from headunit.link.status import describe
 
         print("\n".join(describe(link)), flush=True)
+
+
+async def watchdog_recoveries(remote: Remote) -> int | None:
+    """Stalls the daemon's player watchdog repaired since it started; None from a
+    daemon too old to say."""
+    try:
+        (count,) = await remote.call("WatchdogRecoveries", interface=QUEUE)
+    except CtlError as exc:
+        if exc.status == EX_UNAVAILABLE:
+            raise
+        return None
+    return int(count)
 
 
 def _link_status(state_dir: Path) -> dict[str, Any] | None:

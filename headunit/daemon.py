@@ -186,7 +186,11 @@ async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
         store_sink = StoreSink(store, player.resume_snapshot, config.state.save_seconds)
         controller.subscribe(store_sink)
         store_sink.start(playing=controller.state.status is Status.PLAYING)
-    components = Components(Context(controller, config, stop.set), parts)
+
+    def recoveries() -> int:
+        return 0 if player is None else player.watchdog_recoveries
+
+    components = Components(Context(controller, config, stop.set, recoveries), parts)
     reloads = Background()
     rescan = Rescan(player) if player is not None else None
     watch = MediaWatch(config.media.paths, rescan) if rescan is not None else None

@@ -1,4 +1,5 @@
-"""com.headunit.Queue: the queue as `headunit queue` and `headunit jump` see it.
+"""com.headunit.Queue: the queue as `headunit queue` and `headunit jump` see it, and
+the player's health as `headunit status --json` shows it (watchdog recoveries).
 
 A small interface of our own beside MPRIS rather than MPRIS TrackList (see
 docs/mpris.md): TrackList announces every change of a 20,000-entry queue as signals
@@ -8,6 +9,7 @@ with full metadata, which no car client uses; this one answers when asked.
 # No `from __future__ import annotations`: dbus-fast reads `-> None` as "no reply
 # arguments" only when the annotation is the real None, not the string "None".
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from dbus_fast.annotations import DBusSignature, DBusUInt32
@@ -28,9 +30,15 @@ QueueReply = Annotated[list[Any], DBusSignature("(iasa{u(sasd)})")]
 
 
 class QueueInterface(ServiceInterface):
-    def __init__(self, controller: Controller) -> None:
+    def __init__(self, controller: Controller, recoveries: Callable[[], int]) -> None:
         super().__init__(QUEUE_INTERFACE)
         self._controller = controller
+        self._recoveries = recoveries
+
+    @dbus_method()
+    def WatchdogRecoveries(self) -> DBusUInt32:
+        """Stalls the player's watchdog repaired since start; each one is a bug."""
+        return self._recoveries()
 
     @dbus_method()
     def List(self) -> QueueReply:

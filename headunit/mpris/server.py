@@ -47,7 +47,7 @@ class MprisServer:
         policy = OpenPolicy.of(self._config.open_uri, context.config.media.paths)
         self._root = RootInterface(IDENTITY, context.request_shutdown, policy.schemes)
         self._player = PlayerInterface(self._controller, policy)
-        self._queue = QueueInterface(self._controller)
+        self._queue = QueueInterface(self._controller, context.recoveries)
         self._frontend = MprisFrontend(self._player, self._controller.state)
         self._bus: MessageBus | None = None
         self._watch = Background()

@@ -39,12 +39,13 @@ async def surface(session_bus: str, tmp_path: Path) -> AsyncIterator[Surface]:
     controller.subscribe(sink)
     shutdowns: list[bool] = []
     config = Config(media=MediaConfig(paths=(str(tmp_path),)))
-    context = Context(controller, config, lambda: shutdowns.append(True))
+    recovered: list[str] = []  # what a test says the player's watchdog repaired
+    context = Context(controller, config, lambda: shutdowns.append(True), lambda: len(recovered))
     server = MprisServer(context)
     await server.start()
     assert server.bus_name is not None
     client = await MprisClient.connect(session_bus, server.bus_name)
-    yield Surface(target, controller, server, client, sink, shutdowns)
+    yield Surface(target, controller, server, client, sink, shutdowns, recovered)
     await client.close()
     await server.stop()
 

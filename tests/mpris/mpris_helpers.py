@@ -179,3 +179,4 @@ class Surface:
     client: MprisClient
     sink: RecordingSink
     shutdowns: list[bool] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)

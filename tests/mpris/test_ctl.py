@@ -118,6 +118,10 @@ async def test_status_json(surface: Surface) -> None:
     assert info["position"] == 30.0
     assert info["status"] == "Stopped"
     assert info["loop"] == "none"
+    assert info["watchdog_recoveries"] == 0
+    surface.recovered.append("a stall")
+    info = json.loads((await headunit("status", "--json"))[1])
+    assert info["watchdog_recoveries"] == 1
 
 
 async def test_status_follow_prints_each_change(surface: Surface) -> None:
@@ -168,6 +172,7 @@ async def test_verbs_against_the_real_daemon(client: MprisClient, daemon: Daemon
     assert status == 0
     info = json.loads(out)
     assert (info["title"], info["artist"], info["status"]) == ("One", ["Test Artist"], "Playing")
+    assert info["watchdog_recoveries"] == 0
     assert info["volume"] == 60  # the start-up cap
     assert (await headunit("next", "--config", config))[0] == 0
     await until(client, "Metadata", lambda m: m["xesam:title"].value == "Two")
