@@ -168,6 +168,11 @@ class Player(SnapshotTarget):
 
     async def close(self) -> None:
         await self._tasks.stop()
+        # Whoever still waits for a command or a rescan is not left waiting forever.
+        while not self._inbox.empty():
+            message = self._inbox.get_nowait()
+            if isinstance(message, Call | Rescanned):
+                message.done.cancel()
         if self._mpv is not None:
             player, self._mpv = self._mpv, None
             await asyncio.to_thread(player.terminate)
@@ -436,7 +441,15 @@ class Player(SnapshotTarget):
             self._halt_for_retry()
         self._show()
         waited = self._watchdog.stalled(now, self._expecting_progress())
-        if waited is not None:
+        if waited is None:
+            return
+        # mpv has our file open and says nothing is wrong, but its position stands
+        # still: the output no longer takes the sound (ALSA to a server that went
+        # away). An outage, not a stall of the player's: retried like a failed output.
+        heard = self._heard
+        if heard is not None and self._loader.confirmed and not self._idle:
+            self._carry_out(self._loader.output_stuck(heard))
+        if not self._loader.outage:
             self._recover(waited)
 
     def _expecting_progress(self) -> bool:
@@ -464,7 +477,7 @@ class Player(SnapshotTarget):
             "idle" if self._idle else "busy",
             "unheard" if self._heard is None else f"stuck at {self._heard:.1f} s",
             at,
-            self._watchdog.recoveries,
+            self._watchdog.recovered(),
         )
         pos = self._queue.find(entry.id)
         if pos is not None:

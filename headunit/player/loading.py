@@ -15,6 +15,7 @@ mpv: every transition is tested on its own (tests/player/test_loading.py).
     PLAYING  ── end-file eof, a next entry ──> GOING_ON
     GOING_ON ── start-file of the next ──────> OPENING   (the next is current: WentOn)
     any      ── end-file: output failed ─────> OUTPUT_LOST ── retry (loaded) ──> OPENING
+    PLAYING  ── position stuck (the player) ─> OUTPUT_LOST   (a server gone without a word)
     (outage) ── the position advances ───────> sound again (OUTPUT_BACK)
     any      ── end-file error, eof alone ───> (the player loads a neighbour: OPENING)
     any      ── stop, all entries broken ────> IDLE
@@ -183,6 +184,19 @@ class Loader:
         self.phase, self.current, self.next = Phase.IDLE, None, None
         self._outage = False
 
+    def output_stuck(self, position: float) -> list[Effect]:
+        """The file is open but its position stopped at `position` (the player timed
+        it): an output that went away without a word (ALSA to a vanished server)."""
+        if self.current is None or self.phase not in (Phase.PLAYING, Phase.SEEKING):
+            return []
+        return [self._lose_output(self.current, position)]
+
+    def _lose_output(self, slot: Slot, position: float) -> OutputLost:
+        first = not self._outage
+        self.phase, self.start, self.next = Phase.OUTPUT_LOST, position, None
+        self._outage = True
+        return OutputLost(slot.entry, position, first)
+
     def still_lost(self) -> None:
         """A retry brought no sound in time (an output open that blocks, a stream the
         server never links): back to waiting, to retry from the same position."""
@@ -215,6 +229,9 @@ class Loader:
         self.phase = Phase.PLAYING
         effects: list[Effect] = [Notice.OPENED]
         if self.pending_seek is not None:
+            # Where the file is from now on, even if mpv refuses the seek (the output
+            # failing as the file opens): a retry starts there.
+            self.start = self.pending_seek
             effects.append(SeekTo(self.pending_seek))
             self.pending_seek = None
         return effects
@@ -254,11 +271,7 @@ class Loader:
         if reason != "error":
             return []  # stopped or replaced by us
         if error == OUTPUT_FAILED:
-            position = self.position(heard)
-            first = not self._outage
-            self.phase, self.start, self.next = Phase.OUTPUT_LOST, position, None
-            self._outage = True
-            return [OutputLost(slot.entry, position, first)]
+            return [self._lose_output(slot, self.position(heard))]
         # mpv goes on into our next entry by itself after an error: we choose instead.
         self.next = None
         self.failures += 1

@@ -29,7 +29,8 @@ class Watchdog:
 
     def stalled(self, now: float, expecting: bool) -> float | None:
         """At a tick: how long mpv has shown nothing while the player expected progress,
-        once that is past the patience (counted as a recovery); else None."""
+        once that is past the patience; else None. The clock starts again: the player
+        acts on it, and `recovered` counts it when it was a stall of the player's own."""
         if not expecting:
             self._since = now
             return None
@@ -37,5 +38,8 @@ class Watchdog:
         if waited < self.patience:
             return None
         self._since = now
-        self.recoveries += 1
         return waited
+
+    def recovered(self) -> int:
+        self.recoveries += 1
+        return self.recoveries

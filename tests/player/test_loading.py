@@ -172,3 +172,16 @@ def test_stop_forgets_the_entries() -> None:
     assert (loader.phase, loader.entry, loader.next) == (Phase.IDLE, None, None)
     assert loader.position(heard=5.0) == 0.0
     assert loader.on_end_file(1, "eof", None, None, 3) == []
+
+
+def test_a_position_that_stands_still_in_an_open_file_is_a_lost_output() -> None:
+    """ALSA to a server that went away: mpv reports nothing, the position stops."""
+    loader = playing()
+    loader.appended(B, 2)
+    assert loader.output_stuck(8.25) == [OutputLost(A, 8.25, first=True)]
+    assert (loader.phase, loader.next, loader.position(heard=None)) == (
+        Phase.OUTPUT_LOST,
+        None,
+        8.25,
+    )
+    assert loader.output_stuck(9.0) == []  # already waiting for the output
