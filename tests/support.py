@@ -545,7 +545,11 @@ class PipeWire:
             "DBUS_SESSION_BUS_ADDRESS": self.bus.address,
         }
         self.procs: list[subprocess.Popen[bytes]] = []
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.bus.stop()  # no fixture will: the caller never gets this object
+            raise
 
     def _spawn(self, name: str) -> None:
         log = (self.tmp / f"{name}.log").open("ab")
@@ -556,7 +560,11 @@ class PipeWire:
         """Start the server (again) and wait until its sink takes a client."""
         for name in ("pipewire", "wireplumber", "pipewire-pulse"):
             self._spawn(name)
-        wait_for(self._sink_ready, 15, f"PipeWire's {self.SINK} sink")
+        try:
+            wait_for(self._sink_ready, 15, f"PipeWire's {self.SINK} sink")
+        except BaseException:
+            self.stop()  # left running, a busy machine's servers would spin on
+            raise
 
     def _sink_ready(self) -> bool:
         out = self.run("pactl", "get-default-sink", check=False)

@@ -64,8 +64,10 @@ TICK = 0.5  # seconds between the timer's messages
 # Seconds between attempts to open a lost audio output (a restarting sound server).
 OUTPUT_RETRY_SECONDS = 1.0
 # Seconds a retry may take to bring sound (an open that blocks, a stream never linked)
-# before it is stopped and tried again.
+# before it is stopped and tried again; doubled after each such retry up to the most, so
+# a server that links slowly (a busy machine) is not cut off every time just before.
 OUTPUT_OPEN_TIMEOUT = 4.0
+OUTPUT_OPEN_TIMEOUT_MOST = 16.0
 # Seconds a confirmed entry waits for its tags before it is announced by its name.
 TAGS_PATIENCE = 2.0
 # The fields of a shown track its tags give (the rest mpv tells once the file is open).
@@ -109,6 +111,7 @@ class Player(SnapshotTarget):
         self._confirmed_at = 0.0  # when mpv confirmed the current entry
         self._retry_at: float | None = None  # when to retry a lost output
         self._attempt_at = 0.0  # when the latest output retry was sent
+        self._open_timeout = OUTPUT_OPEN_TIMEOUT
         super().__init__(PlayerState())
 
     @property
@@ -160,9 +163,18 @@ class Player(SnapshotTarget):
         bridge.mpv["volume"] = self._volume
         self._set_loop(plan.loop)
         bridge.mpv["pause"] = plan.paused
-        self._publish()
-        if self._queue.current is not None:
+        current = self._queue.current
+        if current is None:
+            self._publish()
+        else:
+            # Read before anything runs (no race): the queue is at this entry already,
+            # so it is announced with its load, as the start-up status shows it.
+            title = self._titles.get(current.uri)
+            info, final = await asyncio.to_thread(describe_entry, current.uri, title, self._art_dir)
+            if final:
+                self._infos[current.uri] = info
             self._load(self._queue.position or 0, start=plan.position)
+            self._publish(track=snapshot.track_for(current, info, self._refs.get(current.uri)))
         self._tasks.spawn(self._consume(), "player")
         self._tasks.spawn(self._tick(), "player-tick")
 
@@ -322,7 +334,7 @@ class Player(SnapshotTarget):
                 self._stopped()
             case Notice.OUTPUT_BACK:
                 log.info("audio output back: playing on")
-                self._retry_at = None
+                self._retry_at, self._open_timeout = None, OUTPUT_OPEN_TIMEOUT
                 self._publish()
             case Notice.NEXT:
                 self._inbox.put_nowait(Go(1))
@@ -434,9 +446,10 @@ class Player(SnapshotTarget):
         if loader.phase is Phase.OUTPUT_LOST:
             if self._retry_at is not None and now >= self._retry_at:
                 self._retry_output()
-        elif loader.outage and now - self._attempt_at >= OUTPUT_OPEN_TIMEOUT:
+        elif loader.outage and now - self._attempt_at >= self._open_timeout:
             # The retry opened nothing that plays: bounded, and tried again.
-            log.debug("no sound %g s after a retry: trying again", OUTPUT_OPEN_TIMEOUT)
+            log.debug("no sound %g s after a retry: trying again", self._open_timeout)
+            self._open_timeout = min(2 * self._open_timeout, OUTPUT_OPEN_TIMEOUT_MOST)
             loader.still_lost()
             self._halt_for_retry()
         self._show()
