@@ -112,6 +112,7 @@ class Player(SnapshotTarget):
         self._retry_at: float | None = None  # when to retry a lost output
         self._attempt_at = 0.0  # when the latest output retry was sent
         self._open_timeout = OUTPUT_OPEN_TIMEOUT
+        self._seek_unannounced = False  # a Seeked waiting for its track's announcement
         super().__init__(PlayerState())
 
     @property
@@ -328,7 +329,7 @@ class Player(SnapshotTarget):
                 self._update_track(media_type=self._loaded_media_type())
                 self._refresh_next()
             case Notice.SEEKED:
-                self._report(self._state.with_position(self.position()), seeked=True)
+                self._seeked()
             case Notice.ALL_BROKEN:
                 log.error("nothing in the queue can be played; stopped")
                 self._stopped()
@@ -385,6 +386,18 @@ class Player(SnapshotTarget):
                 return
             info = placeholder(entry.uri, self._titles.get(entry.uri))
         self._publish(track=snapshot.track_for(entry, info, self._refs.get(entry.uri)))
+        if self._seek_unannounced:
+            self._seeked()
+
+    def _seeked(self) -> None:
+        """Report the position jump; for an entry not announced yet (its tags on the
+        way), once it is: a client must not see a Seeked of the track before."""
+        entry, shown = self._loader.entry, self._state.track
+        if entry is None or shown is None or shown.entry_id != entry.id:
+            self._seek_unannounced = True
+            return
+        self._seek_unannounced = False
+        self._report(self._state.with_position(self.position()), seeked=True)
 
     def _apply_pending_seek(self, seconds: float) -> None:
         try:
@@ -411,9 +424,7 @@ class Player(SnapshotTarget):
         self._retry_at = time.monotonic() + OUTPUT_RETRY_SECONDS
 
     def _on_property(self, name: str, value: Any) -> None:
-        if name == "volume" and value is not None:
-            self._volume = float(value)
-        elif name == "idle-active":
+        if name == "idle-active":
             self._idle = bool(value)
             return
         elif name == "metadata" and value and is_stream(getattr(self._loader.entry, "uri", "")):
@@ -613,6 +624,7 @@ class Player(SnapshotTarget):
         now = time.monotonic()
         self._watchdog.progress(now)
         self._attempt_at, self._retry_at, self._heard = now, None, None
+        self._seek_unannounced = False
         try:
             result = self._mpv.command(*self._loadfile.args(entry.uri, "replace", options))
         except (SystemError, RuntimeError) as exc:

@@ -39,7 +39,9 @@ _EVENTS = frozenset(
         mpv.MpvEventID.SEEK,
     }
 )
-OBSERVED = ("duration", "seekable", "volume", "metadata", "idle-active")
+# Not volume nor pause: only the player sets them, and an observation of an older value
+# arriving after a newer command would undo it.
+OBSERVED = ("duration", "seekable", "metadata", "idle-active")
 # mpv's own complaints reach the journal, each distinct line once a minute at most.
 _MPV_LOG_LEVELS = {"fatal": logging.ERROR, "error": logging.WARNING, "warn": logging.WARNING}
 MPV_LOG_EVERY = 60.0
