@@ -559,10 +559,14 @@ class PipeWire:
             args, env=self.env, capture_output=True, text=True, check=check, timeout=10
         )
 
-    def stop(self) -> None:
-        """Stop the server the way a crash or `systemctl --user stop` does."""
+    def stop(self, crash: bool = False) -> None:
+        """Stop the server the way `systemctl --user stop` does, or (`crash`) SIGKILL it
+        the way a crash or the out-of-memory killer does."""
         for proc in reversed(self.procs):
-            proc.terminate()
+            if crash:
+                proc.kill()
+            else:
+                proc.terminate()
         for proc in self.procs:
             try:
                 proc.wait(timeout=5)
