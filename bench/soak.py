@@ -5,7 +5,7 @@
 `headunit run` (from `--checkout`, default this one) plays, with audio_output =
 "pipewire" and the queue looping, a local folder of generated tracks with one corrupt
 file among them and two sticks: one bind-mounted (pulled with `umount -l`) and one on
-the yanked-stick filesystem (tests/fusestick.py: EIO, then unmounted a second later).
+the yanked-stick filesystem (tests/fusestick.py: EIO, then unmounted 1 to 3 s later).
 A private PipeWire (tests/support.py) has its null sink's monitor recorded live; the
 daemon's MPRIS is on a private dbus-daemon. Random actions, drawn from `--seed` (the
 same seed replays the same actions): skips and rapid double skips, seeks to just
@@ -140,8 +140,10 @@ class BindStick:
 
 
 class YankedStick(FuseStick):
+    eio = 1.0  # seconds of failing reads before the unmount, drawn for each pull
+
     def pull(self) -> None:
-        self.yank(after=1.0)
+        self.yank(after=self.eio)
 
 
 @dataclass
@@ -185,8 +187,9 @@ class Car:
         make_album(local, ["One", "Two", "Four", "Five"], seconds=20)
         # mpv cannot play it; on every pass of the loop it is met again.
         (local / "3 Broken.flac").write_bytes(b"fLaC\0\0\0\x22" + bytes(range(256)) * 16)
-        make_album(tmp / "bind-src", ["Bind A", "Bind B", "Bind C"], seconds=15)
-        make_album(tmp / "fuse-src", ["Fuse A", "Fuse B", "Fuse C"], seconds=15)
+        # CD-sized files: read as they play, so a pull meets the reads.
+        make_album(tmp / "bind-src", ["Bind A", "Bind B", "Bind C"], seconds=15, noisy=True)
+        make_album(tmp / "fuse-src", ["Fuse A", "Fuse B", "Fuse C"], seconds=15, noisy=True)
         self.sticks: dict[str, BindStick | YankedStick] = {
             "bind": BindStick(tmp / "bind-src", tmp / "usb-bind"),
             "fuse": YankedStick(tmp / "fuse-src", tmp / "usb-fuse"),
@@ -196,7 +199,13 @@ class Car:
             tmp / "config.toml",
             {
                 "media": {"paths": [str(local), str(tmp / "usb-bind"), str(tmp / "usb-fuse")]},
-                "player": {"audio_output": "pipewire", "startup_volume_max": 100},
+                # cache: mpv caches whole files from any FUSE filesystem (it takes them
+                # for network ones); a stick's vfat is read as it plays, and so is this.
+                "player": {
+                    "audio_output": "pipewire",
+                    "startup_volume_max": 100,
+                    "mpv_options": {"cache": "no"},
+                },
                 "state": {"dir": str(tmp / "state")},
                 "mpris": {"bus": "session", "name": "headunit"},
                 "backend": {"url": ""},
@@ -268,6 +277,24 @@ class Car:
     def queue(self) -> list[dict[str, Any]]:
         out = self.ctl("queue", "--json")
         return json.loads(out.stdout) if out.returncode == 0 else []
+
+    def restart_sound(self, crash: bool, down: float) -> int:
+        """Stop the sound server (SIGTERM, or SIGKILL as a crash) and start it again
+        `down` s later; returns the tries it took: on a busy machine the server's own
+        start-up (pactl) can time out, which is not the daemon's doing."""
+        self.monitor.stop()
+        self.pw.stop(crash=crash)
+        time.sleep(down)
+        for tries in range(1, 4):
+            try:
+                self.pw.start()
+                self.monitor.restart()
+            except (AssertionError, subprocess.TimeoutExpired) as exc:
+                print(f"  (the test PipeWire did not come up: {exc!r})", flush=True)
+                self.pw.stop(crash=True)
+            else:
+                return tries
+        raise RuntimeError("the test PipeWire did not come up in 3 tries")
 
     def read_recoveries(self) -> None:
         out = self.ctl("status", "--json")
@@ -382,6 +409,8 @@ class Drive:
         self.resumes: list[str] = []  # one line per SIGKILL: how the restart resumed
         self.bad_resumes = 0
         self.crashes = 0
+        self.doing = ""  # the action under way
+        self.aborted: str | None = None  # why the drive ended early
         self.actions: dict[str, tuple[int, Callable[[], str]]] = {
             "next": (12, self.next),
             "double-next": (8, self.double_next),
@@ -404,6 +433,7 @@ class Drive:
             name = self.rng.choices(names, [self.actions[n][0] for n in names])[0]
             act = self.actions[name][1]
         self.counts[name] += 1
+        self.doing = name
         self.judge.note(f"{name}: {act()}")
 
     def next(self) -> str:
@@ -452,7 +482,7 @@ class Drive:
 
     def stick(self, name: str) -> str:
         stick, car = self.car.sticks[name], self.car
-        onto = self.rng.random() < 0.5
+        onto, eio = self.rng.random() < 0.5, self.rng.uniform(1.0, 3.0)
         if not car.plugged[name]:
             stick.plug()
             car.plugged[name] = True
@@ -465,7 +495,10 @@ class Drive:
                 car.ctl("jump", str(entry["position"]))
                 time.sleep(2.0)
                 said = f"pulled while {entry['title']} played"
-        self.judge.quiet(3.0 if name == "bind" else 4.0)  # noticed in 2 s (+1 s of EIO)
+        if isinstance(stick, YankedStick):
+            stick.eio = eio
+            said += f", {eio:.1f} s of EIO"
+        self.judge.quiet(2.0 if name == "bind" else 2.0 + eio)  # noticed within 2 s
         stick.pull()
         car.plugged[name] = False
         return said
@@ -473,13 +506,10 @@ class Drive:
     def sound_server(self) -> str:
         crash, down = self.rng.random() < 0.5, self.rng.uniform(0.5, 3.0)
         self.judge.quiet(float("inf"))
-        self.car.monitor.stop()
-        self.car.pw.stop(crash=crash)
-        time.sleep(down)
-        self.car.pw.start()
-        self.car.monitor.restart()
+        tries = self.car.restart_sound(crash, down)
         self.judge.quiet(5.0)  # plays on within 5 s of the server's return
-        return f"{'SIGKILL' if crash else 'SIGTERM'}, down {down:.1f} s"
+        again = f" (up at try {tries})" if tries > 1 else ""
+        return f"{'SIGKILL' if crash else 'SIGTERM'}, down {down:.1f} s{again}"
 
     def sigkill(self) -> str:
         car = self.car
@@ -566,7 +596,10 @@ def report(seed: int, minutes: float, drive: Drive, judge: Judge, car: Car) -> i
             f"{rss1 / 1024:.1f} MB ({(rss1 - rss0) / 1024:+.1f}); peak {peak / 1024:.1f} MB"
         )
         print(f"open fds (same): {fd0} -> {fd1} ({fd1 - fd0:+d})")
+    if drive.aborted:
+        print(f"ABORTED {drive.aborted}")
     failed = len(judge.stalls) + (recoveries or 0) + drive.bad_resumes + drive.crashes
+    failed += drive.aborted is not None
     replay = f"bench/soak.py --seed {seed} --minutes {minutes:g}"
     print(f"result: {'FAIL' if failed else 'ok'} (replay: {replay})")
     return 1 if failed else 0
@@ -600,8 +633,8 @@ def main() -> int:
                     drive.watch(rng.uniform(1.5, 6.0))
                 car.read_recoveries()
             except Exception as exc:  # the figures so far still count
-                drive.crashes += 1
-                print(f"  ABORTED: {exc!r}; last log lines: {car.log_tail(5)}", flush=True)
+                drive.aborted = f"in {drive.doing}: {exc!r}"
+                print(f"  ABORTED {drive.aborted}; daemon log: {car.log_tail(3)}", flush=True)
             return report(seed, args.minutes, drive, judge, car)
         finally:
             car.close()

@@ -188,7 +188,11 @@ def _serve(source: Path, mountpoint: Path) -> None:
                 print(_FAILING, flush=True)
         subprocess.run(["umount", "-l", str(mountpoint)], check=False)
 
-    mfusepy.FUSE(Stick(), str(mountpoint), foreground=True, ro=True, fsname="fusestick")
+    # direct_io: every read reaches the server, none is answered from the page cache (a
+    # stick's pages read before the pull would be; a test cannot tell which those are).
+    mfusepy.FUSE(
+        Stick(), str(mountpoint), foreground=True, ro=True, fsname="fusestick", direct_io=True
+    )
 
 
 if __name__ == "__main__":
