@@ -489,8 +489,8 @@ class Drive:
             return "plugged"
         said = "pulled"
         if onto:  # pull the stick whose track plays
-            uri = stick.mountpoint.as_uri()
-            entry = next((e for e in car.queue() if str(e.get("url", "")).startswith(uri)), None)
+            on = f"{stick.mountpoint}/"  # `queue --json` gives a file's path as its url
+            entry = next((e for e in car.queue() if str(e.get("url", "")).startswith(on)), None)
             if entry is not None:
                 car.ctl("jump", str(entry["position"]))
                 time.sleep(2.0)
