@@ -401,7 +401,7 @@ class Judge:
 
 
 class Drive:
-    """The actions, drawn from the seed; each one says what the car should do after it."""
+    """The actions, drawn from `--seed`; each one says what the car should do after it."""
 
     def __init__(self, car: Car, judge: Judge, rng: random.Random) -> None:
         self.car, self.judge, self.rng = car, judge, rng
