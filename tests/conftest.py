@@ -4,12 +4,14 @@ and the real player in-process with a recording sink."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fusestick import FuseStick
 from support import DaemonProcess, DBusDaemon, PipeWire, daemon_env, make_album, write_config
 
 from headunit.config import PlayerConfig
@@ -79,6 +81,23 @@ def base_config(tmp_path: Path, media: list[str | Path]) -> dict[str, dict[str, 
 
 
 DaemonFactory = Callable[..., DaemonProcess]
+
+
+@pytest.fixture
+def fuse_stick() -> Iterator[Callable[[Path, Path], FuseStick]]:
+    """`fuse_stick(source, mountpoint)`: a stick that can be yanked (tests/fusestick.py),
+    plugged at once; unmounted and its server ended after the test, whatever happened."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a FUSE filesystem here needs root")
+    made: list[FuseStick] = []
+
+    def plug(source: Path, mountpoint: Path) -> FuseStick:
+        made.append(FuseStick(source, mountpoint))
+        return made[-1]
+
+    yield plug
+    for stick in made:
+        stick.close()
 
 
 @pytest.fixture

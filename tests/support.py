@@ -36,15 +36,17 @@ def make_tone(
     freq: float = 440.0,
     tags: Mapping[str, str] | None = None,
     rate: int = 8000,
+    noisy: bool = False,
 ) -> Path:
-    """A real audio file (FLAC/WAV/OGG by extension) made by sox, with Vorbis tags."""
+    """A real audio file (FLAC/WAV/OGG by extension) made by sox, with Vorbis tags.
+    `noisy`: stereo at 44.1 kHz, pink noise beside the tone, which FLAC compresses no
+    better than music: a file as large as a CD rip's (1 MB every 6 s), read as it plays."""
     assert SOX, "sox is needed to generate test audio (apt-get install sox)"
     path.parent.mkdir(parents=True, exist_ok=True)
     comments = [a for k, v in (tags or {}).items() for a in ("--add-comment", f"{k}={v}")]
-    synth = ["synth", str(seconds), "sine", str(freq)]
-    subprocess.run(
-        [SOX, "-n", "-r", str(rate), "-c", "1", *comments, str(path), *synth], check=True
-    )
+    synth = ["synth", str(seconds), "sine", str(freq), *(["pinknoise"] if noisy else [])]
+    form = ["-r", "44100", "-c", "2"] if noisy else ["-r", str(rate), "-c", "1"]
+    subprocess.run([SOX, "-n", *form, *comments, str(path), *synth], check=True)
     return path
 
 
@@ -66,7 +68,9 @@ def cut_tone(folder: Path, rates: list[int], seconds: float) -> list[Path]:
     return files
 
 
-def make_album(folder: Path, titles: list[str], seconds: float = 3.0) -> list[Path]:
+def make_album(
+    folder: Path, titles: list[str], seconds: float = 3.0, noisy: bool = False
+) -> list[Path]:
     """Tagged FLAC tracks named '1 title.flac', '2 title.flac', ... in `folder`."""
     return [
         make_tone(
@@ -74,6 +78,7 @@ def make_album(folder: Path, titles: list[str], seconds: float = 3.0) -> list[Pa
             seconds,
             220.0 + 40 * n,
             {"TITLE": title, "ARTIST": "Test Artist", "ALBUM": folder.name, "TRACKNUMBER": str(n)},
+            noisy=noisy,
         )
         for n, title in enumerate(titles, 1)
     ]
@@ -576,10 +581,14 @@ class PipeWire:
             args, env=self.env, capture_output=True, text=True, check=check, timeout=10
         )
 
-    def stop(self) -> None:
-        """Stop the server the way a crash or `systemctl --user stop` does."""
+    def stop(self, crash: bool = False) -> None:
+        """Stop the server the way `systemctl --user stop` does, or (`crash`) SIGKILL it
+        the way a crash or the out-of-memory killer does."""
         for proc in reversed(self.procs):
-            proc.terminate()
+            if crash:
+                proc.kill()
+            else:
+                proc.terminate()
         for proc in self.procs:
             try:
                 proc.wait(timeout=5)

@@ -670,7 +670,7 @@ class Player(SnapshotTarget):
             return
         before = self.resume_snapshot()
         gone = self._queue.current
-        merged = self._queue.merge(scanned, resume.available)
+        merged = self._queue.merge(scanned, resume.available, loop=self._state.loop)
         if not merged.current_gone:
             if merged.added or merged.removed:
                 log.info("media: %d entries added, %d gone", merged.added, merged.removed)

@@ -122,17 +122,23 @@ class Queue:
         self._order[at:at] = range(start, start + len(uris))
         return at
 
-    def merge(self, scanned: list[str], keep: Callable[[str], bool]) -> Merged:
+    def merge(
+        self, scanned: list[str], keep: Callable[[str], bool], loop: LoopMode = LoopMode.NONE
+    ) -> Merged:
         """Adopt a new scan without disturbing what plays. Entries `keep` refuses go;
         scanned URIs not queued yet join right after the entry they follow in the scan
         (a stick's files in their folder's order; at the end of a shuffled order). When
-        the current entry goes, the next surviving one in play order becomes current."""
+        the current entry goes, the next surviving one in play order becomes current;
+        a looping queue wraps around to look for it, as its next skip would."""
         played = [self._entries[i] for i in self._order]
         current = self.current
         gone = current is not None and not keep(current.uri)
         if gone:
             assert self._pos is not None
-            current = next((e for e in played[self._pos + 1 :] if keep(e.uri)), None)
+            after = played[self._pos + 1 :]
+            if loop is LoopMode.PLAYLIST:
+                after += played[: self._pos]
+            current = next((e for e in after if keep(e.uri)), None)
         kept = [e for e in self._entries if keep(e.uri)]
         new = self._new_entries(scanned, kept)
         entries = list(new.get(None, ()))

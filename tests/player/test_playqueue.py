@@ -71,3 +71,34 @@ def test_new_entries_of_a_shuffled_queue_join_after_the_play_order() -> None:
     before = [queue.entry_at(p).uri for p in range(3)]
     queue.merge(["a", "b", "c", "d"], keep=lambda uri: True)
     assert [queue.entry_at(p).uri for p in range(4)] == [*before, "d"]
+
+
+def test_a_pulled_stick_at_the_end_of_a_looping_queue_wraps_around_to_what_is_left() -> None:
+    queue = Queue(["/home/x", "/home/y", "/usb/1", "/usb/2"])
+    queue.go(2)
+    merged = queue.merge(
+        ["/home/x", "/home/y"], keep=lambda uri: uri.startswith("/home"), loop=LoopMode.PLAYLIST
+    )
+    assert (merged.removed, merged.current_gone, merged.ran_out) == (2, True, False)
+    assert queue.current is not None
+    assert queue.current.uri == "/home/x"  # the loop's next entry that is still there
+
+
+def test_a_pulled_stick_at_the_end_runs_out_unless_the_playlist_loops() -> None:
+    for loop in (LoopMode.NONE, LoopMode.TRACK):
+        queue = Queue(["/home/x", "/usb/1", "/usb/2"])
+        queue.go(1)
+        merged = queue.merge(["/home/x"], keep=lambda uri: uri.startswith("/home"), loop=loop)
+        assert merged.ran_out, loop
+        assert queue.current is not None
+        assert queue.current.uri == "/home/x"  # the queue's top, for a later play
+
+
+def test_a_shuffled_looping_queue_wraps_around_in_play_order() -> None:
+    queue = Queue(["/home/x", "/home/y", "/usb/1"], rng=random.Random(1))
+    queue.set_shuffle(True)
+    queue.go(len(queue) - 1)
+    before = [queue.entry_at(p).uri for p in range(3)]
+    queue.merge([], keep=lambda uri: uri != before[-1], loop=LoopMode.PLAYLIST)
+    assert queue.current is not None
+    assert queue.current.uri == before[0]
