@@ -28,6 +28,7 @@ from dbus_fast.aio import MessageBus
 
 from headunit import config as config_mod
 from headunit.media import title_from_name
+from headunit.source_status import read_source
 
 EX_REFUSED = 1
 EX_UNAVAILABLE = 69  # sysexits.h: service unavailable
@@ -197,10 +198,14 @@ async def status(remote: Remote, args: argparse.Namespace) -> None:
         return
     info = summary(await remote.properties())
     link = _link_status(args.state_dir)
+    source = read_source(args.state_dir)
     if args.json:
-        print(json.dumps({**info, "backend": link}), flush=True)
+        print(json.dumps({**info, "source": source, "backend": link}), flush=True)
         return
     show(info, as_json=False)
+    if source is not None:
+        # headunit's own MPRIS shows headunit; what plays may be another player.
+        print(f"source: {source}", flush=True)
     if link is not None:
         from headunit.link.status import describe
 
