@@ -9,8 +9,12 @@ from typing import Any
 
 import pytest
 from fake_players import FakePlayer, HostilePlayer
+from key_pipes import CODES, NEXTSONG, Plugs
 from support import async_wait_for
 
+from headunit import keys
+from headunit.component import Context
+from headunit.config import parse
 from headunit.model import Command, CommandName
 from headunit.state import Status
 
@@ -183,3 +187,26 @@ async def test_a_player_that_turns_hostile_while_active_is_dropped(make_sourced,
     phone.player.emit_properties_changed({"PlaybackStatus": "Blasting"})
     await async_wait_for(lambda: status_of(car) is Status.PLAYING, what="headunit playing")
     assert any("ignoring org.mpris.MediaPlayer2.Pixel_7" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_steering_wheel_key_reaches_the_phone(make_sourced, tmp_path):
+    car = await make_sourced()
+    phone = await car.join(FakePlayer.phone())
+    await yielded(car, phone)
+    path = tmp_path / "usb-Steering_Wheel-event-kbd"
+    path.touch()
+    plugs = Plugs()
+    config = parse({"keys": {"devices": [str(path)]}})
+    # The context as the daemon hands it to the parts that follow the active source.
+    context = Context(car.rig.controller, config, lambda: None, car.sources, car.active)
+    component = keys.Keys(context.following().controller, config.keys, plugs, CODES)
+    await component.start()
+    try:
+        pipe = await plugs.wait_open(1)
+        pipe.send(NEXTSONG, 1)
+        pipe.send(NEXTSONG, 0)
+        await async_wait_for(lambda: phone.player.calls == ["Next"], what="Next on the phone")
+        assert status_of(car) is Status.PAUSED
+        assert car.rig.controller.state.track.title == "Car Song"
+    finally:
+        await component.stop()
