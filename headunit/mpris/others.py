@@ -39,6 +39,9 @@ PROPERTIES = "org.freedesktop.DBus.Properties"
 DBUS = "org.freedesktop.DBus"
 CALL_TIMEOUT = 2.0  # seconds; a player slower than this is taken for a broken one
 NO_TRACK = "/org/mpris/MediaPlayer2/TrackList/NoTrack"
+# playerctld mirrors the most recently active player, headunit included: yielding to it
+# would be yielding to headunit itself (a pause that pauses the mirror that paused it).
+MIRRORS = frozenset({NAME_PREFIX + "playerctld"})
 
 # The properties read, and the D-Bus signatures they must have.
 _EXPECTED = {
@@ -303,7 +306,7 @@ class OtherPlayers:
         return reply
 
     def _wanted(self, name: str) -> bool:
-        if not name.startswith(NAME_PREFIX) or name in self._own:
+        if not name.startswith(NAME_PREFIX) or name in self._own or name in MIRRORS:
             return False
         short = name.removeprefix(NAME_PREFIX)
         return any(fnmatch.fnmatchcase(short, p) for p in self._config.sources.players)

@@ -160,6 +160,15 @@ async def test_players_outside_the_configured_patterns_are_not_yielded_to(make_s
     assert desktop.player.calls == []
 
 
+async def test_playerctld_mirroring_headunit_is_not_another_source(make_sourced):
+    car = await make_sourced()
+    mirror = await car.join(FakePlayer.desktop("playerctld", "playerctld"))
+    mirror.player.play()  # as it shows whatever plays, headunit included
+    phone = await car.join(FakePlayer.phone())
+    await yielded(car, phone)  # the phone, after the mirror: the mirror was never watched
+    assert mirror.player.calls == []
+
+
 @pytest.mark.parametrize("mode", ["types", "slow", "vanish"])
 async def test_a_hostile_player_changes_nothing(make_sourced, caplog, mode):
     caplog.set_level(logging.INFO, "headunit")
