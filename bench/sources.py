@@ -19,24 +19,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
 
 from fake_players import FakePlayer  # noqa: E402
-from support import DBusDaemon, async_wait_for, make_tone, write_config  # noqa: E402
+from mpris_latency import bus_call  # noqa: E402
+from support import (  # noqa: E402
+    DaemonProcess,
+    DBusDaemon,
+    async_wait_for,
+    daemon_env,
+    make_tone,
+    write_config,
+)
 
 NAME, MPRIS_PATH = "org.mpris.MediaPlayer2.headunit", "/org/mpris/MediaPlayer2"
 PLAYER = "org.mpris.MediaPlayer2.Player"
@@ -74,41 +79,16 @@ class Statuses:
                 await self.arrived.wait()
 
 
-async def bus_call(bus: MessageBus, member: str, signature: str = "", *args: Any) -> list[Any]:
-    reply = await bus.call(
-        Message(
-            destination="org.freedesktop.DBus",
-            path="/org/freedesktop/DBus",
-            interface="org.freedesktop.DBus",
-            member=member,
-            signature=signature,
-            body=list(args),
-        )
-    )
-    assert reply is not None, member
-    assert reply.message_type is MessageType.METHOD_RETURN, member
-    return reply.body
-
-
-def start_daemon(tmp: Path, bus: str) -> subprocess.Popen[bytes]:
+def start_daemon(tmp: Path, bus: str) -> DaemonProcess:
     config = write_config(
         tmp / "config.toml",
         {
             "media": {"paths": [str(tmp / "music")]},
             "player": {"audio_output": "null"},
             "state": {"dir": str(tmp / "state")},
-            "log": {"level": "warning"},
         },
     )
-    env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": bus, "HOME": str(tmp)}
-    with (tmp / "daemon.log").open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "headunit", "run", "--config", str(config)],
-            stdout=log,
-            stderr=log,
-            env=env,
-            cwd=ROOT,
-        )
+    return DaemonProcess(config, tmp / "daemon.log", daemon_env(bus, tmp)).start(wait_ready=False)
 
 
 async def watch_headunit(address: str) -> tuple[MessageBus, Statuses]:
@@ -155,15 +135,14 @@ async def main() -> None:
         tmp = Path(name)
         await asyncio.to_thread(make_tone, tmp / "music" / "Car Song.flac", 60.0)
         dbus = DBusDaemon(tmp / "bus")
-        proc = start_daemon(tmp, dbus.address)
+        daemon = start_daemon(tmp, dbus.address)
         try:
             bus, statuses = await watch_headunit(dbus.address)
             await asyncio.sleep(1.0)  # playing, and the daemon's parts are up
             runs = [await one_run(dbus.address, statuses) for _ in range(args.runs)]
             bus.disconnect()
         finally:
-            proc.terminate()
-            proc.wait(10)
+            daemon.stop()
             dbus.stop()
     yields, take_backs = [r[0] for r in runs], [r[1] for r in runs]
     print(f"{platform.node()}, Python {platform.python_version()}, {args.runs} runs")
