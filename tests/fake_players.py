@@ -28,6 +28,8 @@ from dbus_fast.annotations import (
 from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus_signal
 
+from headunit.mpris.root import RootInterface
+
 DBusStrings = Annotated[list[str], DBusSignature("as")]
 
 OBJECT_PATH = "/org/mpris/MediaPlayer2"
@@ -44,36 +46,6 @@ SONGS = [
         "length": 180.0,
     },
 ]
-
-
-class Root(ServiceInterface):
-    def __init__(self, identity: str) -> None:
-        super().__init__("org.mpris.MediaPlayer2")
-        self._identity = identity
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Identity(self) -> DBusStr:
-        return self._identity
-
-    @dbus_property(access=PropertyAccess.READ)
-    def CanQuit(self) -> DBusBool:
-        return False
-
-    @dbus_property(access=PropertyAccess.READ)
-    def CanRaise(self) -> DBusBool:
-        return False
-
-    @dbus_property(access=PropertyAccess.READ)
-    def HasTrackList(self) -> DBusBool:
-        return False
-
-    @dbus_property(access=PropertyAccess.READ)
-    def SupportedUriSchemes(self) -> DBusStrings:
-        return []
-
-    @dbus_property(access=PropertyAccess.READ)
-    def SupportedMimeTypes(self) -> DBusStrings:
-        return []
 
 
 class Player(ServiceInterface):
@@ -266,7 +238,8 @@ class FakePlayer:
 
     async def join(self, address: str) -> "FakePlayer":
         self.bus = await MessageBus(bus_address=address).connect()
-        self.bus.export(OBJECT_PATH, Root(self.identity))
+        # The root interface is headunit's own: only its Identity matters here.
+        self.bus.export(OBJECT_PATH, RootInterface(self.identity, lambda: None, ()))
         self.bus.export(OBJECT_PATH, self.player)
         await self.bus.request_name(self.bus_name)
         return self
