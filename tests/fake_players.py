@@ -12,7 +12,7 @@ well-behaved player that signals everything, and `HostilePlayer` breaks the cont
 
 import asyncio
 import time
-from typing import Annotated, Any
+from typing import Any
 
 from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
@@ -22,15 +22,12 @@ from dbus_fast.annotations import (
     DBusDouble,
     DBusInt64,
     DBusObjectPath,
-    DBusSignature,
     DBusStr,
 )
 from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus_signal
 
 from headunit.mpris.root import RootInterface
-
-DBusStrings = Annotated[list[str], DBusSignature("as")]
 
 OBJECT_PATH = "/org/mpris/MediaPlayer2"
 PREFIX = "org.mpris.MediaPlayer2."
