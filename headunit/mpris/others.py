@@ -261,6 +261,16 @@ class OtherPlayers:
         except (OSError, ValueError, AuthError, DBusError) as exc:
             raise RuntimeError(f"cannot connect to the {kind} bus: {exc}") from None
         self._bus = bus
+        try:
+            await self._follow(bus)
+        except BaseException:
+            self._bus = None
+            bus.disconnect()
+            raise
+        log.info("sources: following the other players matching %s", self._config.sources.players)
+
+    async def _follow(self, bus: MessageBus) -> None:
+        """Subscribe to the signals first, then read who is there: no player is missed."""
         bus.add_message_handler(self._on_message)
         rules = (
             f"type='signal',sender='{DBUS}',member='NameOwnerChanged',"
@@ -272,11 +282,12 @@ class OtherPlayers:
         for rule in rules:
             await self._bus_call("AddMatch", "s", [rule])
         names = (await self._bus_call("ListNames")).body[0]
-        for name in names:
-            if self._wanted(name):
+        for name in filter(self._wanted, names):
+            try:
                 owner = (await self._bus_call("GetNameOwner", "s", [name])).body[0]
-                self._appeared(name, owner)
-        log.info("sources: following the other players matching %s", self._config.sources.players)
+            except RuntimeError:
+                continue  # gone since the list was made
+            self._appeared(name, owner)
 
     async def stop(self) -> None:
         await self._reads.stop()
