@@ -237,6 +237,7 @@ def start_headunit(tmp: Path, music: Path, env: dict[str, str]) -> subprocess.Po
             "player": {"audio_output": "null", "startup_volume_max": 100, "resume": "off"},
             "state": {"dir": str(tmp / "state")},
             "mpris": {"bus": "session", "name": "headunit"},
+            "sources": {"players": []},  # mpv playing beside it must not make it yield
             "log": {"level": "warning"},
         },
     )

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from headunit.config import Config
 from headunit.controller import Controller
+
+if TYPE_CHECKING:
+    from headunit.sources import Sources
 
 
 class Component(Protocol):
@@ -38,3 +41,17 @@ class Context:
     # Stalls the player's watchdog repaired since start (none in the remote role,
     # where nothing plays here): `headunit status --json` shows them.
     recoveries: Callable[[], int] = _none
+    # Headunit or another player, whichever plays (headunit/sources.py); None in the
+    # remote role, which plays nothing of its own to yield.
+    sources: Sources | None = None
+    # The controller of the active source, for the parts that follow it (keys, the
+    # link); `controller` (headunit's own) when there are no sources.
+    active: Controller | None = None
+
+    def following(self) -> Context:
+        """This context as the parts that follow the active source see it."""
+        if self.active is None:
+            return self
+        return Context(
+            self.active, self.config, self.request_shutdown, self.recoveries, self.sources
+        )

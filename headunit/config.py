@@ -204,6 +204,26 @@ class KeysConfig:
     seek_step_seconds: float = setting(10.0, number(1, 600))
 
 
+def name_patterns(value: Any) -> tuple[str, ...]:
+    """Shell-style patterns (`*`, `?`, `[...]`) for MPRIS bus names after
+    `org.mpris.MediaPlayer2.`; an empty list yields to nobody."""
+    patterns = text_list(value)
+    for pattern in patterns:
+        if not pattern or pattern.startswith("org.mpris.MediaPlayer2."):
+            raise _Bad(
+                "expected patterns for the part after org.mpris.MediaPlayer2. "
+                f'(e.g. "*" or "bluez*"), got {_describe(pattern)}'
+            )
+    return patterns
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    players: tuple[str, ...] = setting(["*"], name_patterns)
+    resume_after: bool = setting(True, boolean)
+    settle: float = setting(10.0, number(0, 3600))
+
+
 @dataclass(frozen=True)
 class LogConfig:
     level: str = setting("info", choice("debug", "info", "warning", "error"))
@@ -217,6 +237,7 @@ class Config:
     mpris: MprisConfig = field(default_factory=MprisConfig)
     backend: BackendConfig = field(default_factory=BackendConfig)
     keys: KeysConfig = field(default_factory=KeysConfig)
+    sources: SourcesConfig = field(default_factory=SourcesConfig)
     log: LogConfig = field(default_factory=LogConfig)
     source: Path | None = None  # the file it came from, if any
 
@@ -228,6 +249,7 @@ SECTIONS: dict[str, type] = {
     "mpris": MprisConfig,
     "backend": BackendConfig,
     "keys": KeysConfig,
+    "sources": SourcesConfig,
     "log": LogConfig,
 }
 # The reference backend's section (headunit/backend/config.py): one file may serve both

@@ -197,11 +197,20 @@ async def status(remote: Remote, args: argparse.Namespace) -> None:
         return
     info = summary(await remote.properties())
     link = _link_status(args.state_dir)
+    source = _source(args.state_dir)
     if args.json:
         recoveries = await watchdog_recoveries(remote)
-        print(json.dumps({**info, "watchdog_recoveries": recoveries, "backend": link}), flush=True)
+        print(
+            json.dumps(
+                {**info, "watchdog_recoveries": recoveries, "source": source, "backend": link}
+            ),
+            flush=True,
+        )
         return
     show(info, as_json=False)
+    if source is not None:
+        # headunit's own MPRIS shows headunit; what plays may be another player.
+        print(f"source: {source}", flush=True)
     if link is not None:
         from headunit.link.status import describe
 
@@ -218,6 +227,13 @@ async def watchdog_recoveries(remote: Remote) -> int | None:
             raise
         return None
     return int(count)
+
+
+def _source(state_dir: Path) -> str | None:
+    """What plays, as the daemon last wrote it (headunit, or another player)."""
+    from headunit.source_status import read_source  # the verbs start faster without it
+
+    return read_source(state_dir)
 
 
 def _link_status(state_dir: Path) -> dict[str, Any] | None:

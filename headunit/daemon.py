@@ -16,13 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from headunit import keys, logs, media, resume, systemd
+from headunit import keys, logs, media, resume, source_status, systemd
 from headunit.component import Component, Context
 from headunit.config import Config, ConfigError, PlayerConfig, resolve
 from headunit.controller import Controller, Target
 from headunit.hotplug import MediaWatch
+from headunit.mpris import others
 from headunit.mpris import server as mpris_server
 from headunit.player import Player
+from headunit.sources import Sources
 from headunit.state import Status
 from headunit.store import Store, StoreSink
 from headunit.tasks import Background
@@ -43,6 +45,7 @@ class Part:
     name: str
     sections: tuple[str, ...]
     create: Callable[[Context], Component | None]
+    follows: bool = False  # driven by, and publishing, the active source (sources.py)
 
 
 def create_link(context: Context) -> Component | None:
@@ -58,8 +61,10 @@ def create_link(context: Context) -> Component | None:
 # Started in this order, stopped in reverse.
 PARTS = (
     Part("mpris", ("mpris", "media"), mpris_server.create),  # media.paths confine OpenUri
-    Part("link", ("backend",), create_link),
-    Part("keys", ("keys",), keys.create),
+    Part("sources", ("sources", "mpris"), others.create),
+    Part("source-status", ("sources", "state"), source_status.create, follows=True),
+    Part("link", ("backend",), create_link, follows=True),
+    Part("keys", ("keys",), keys.create, follows=True),
     Part("systemd", (), systemd.create),
 )
 
@@ -128,7 +133,7 @@ class Components:
 
     async def start(self, parts: tuple[Part, ...] | None = None) -> None:
         for part in self._parts if parts is None else parts:
-            component = part.create(self.context)
+            component = part.create(self.context.following() if part.follows else self.context)
             if component is None:
                 continue
             try:
@@ -181,16 +186,22 @@ async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
     if target is None:
         target = player = await build_player(config, store)
     controller = Controller(target)
-    store_sink = None
+    store_sink: StoreSink | None = None
+    sources: Sources | None = None
+    active: Controller | None = None
     if player is not None:  # the remote role plays nothing, so it has nothing to resume
-        store_sink = StoreSink(store, player.resume_snapshot, config.state.save_seconds)
+        sources = Sources(controller, config.sources)
+        active = Controller(sources)
+        store_sink = StoreSink(store, _marked(player, sources), config.state.save_seconds)
         controller.subscribe(store_sink)
         store_sink.start(playing=controller.state.status is Status.PLAYING)
 
     def recoveries() -> int:
         return 0 if player is None else player.watchdog_recoveries
 
-    components = Components(Context(controller, config, stop.set, recoveries), parts)
+    components = Components(
+        Context(controller, config, stop.set, recoveries, sources, active), parts
+    )
     reloads = Background()
     rescan = Rescan(player) if player is not None else None
     watch = MediaWatch(config.media.paths, rescan) if rescan is not None else None
@@ -211,6 +222,8 @@ async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
     finally:
         await reloads.stop()
         await components.stop()
+        if sources is not None:
+            await sources.close()
         if watch is not None:
             await watch.stop()
         if store_sink is not None:
@@ -221,6 +234,11 @@ async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
             loop.remove_signal_handler(sig)
     log.info("stopped")
     return 0
+
+
+def _marked(player: Player, sources: Sources) -> Callable[[], resume.ResumeState]:
+    """The player's resume snapshot with the sources' interrupted mark."""
+    return lambda: sources.mark(player.resume_snapshot())
 
 
 async def _reload(
@@ -240,6 +258,8 @@ async def _reload(
     logs.setup(config.log.level)
     if player is not None:
         player.reconfigure(config.player)
+    if components.context.sources is not None:
+        components.context.sources.reconfigure(config.sources)
     await components.reload(config)
     log.info("configuration reloaded from %s", config.source or "defaults")
     if watch is not None and rescan is not None:

@@ -13,7 +13,8 @@ alike, so both sides agree on one shape:
   `{"kind": "library", "id": "<item id>"}`: play that entry, folder or playlist.
 - backend -> the user's sockets: `headunit_car` `{"online": bool, "since": ms}`.
 - in `playback_state_update`: an optional `artId`, the SHA-256 of the cover uploaded to
-  `PUT /api/headunit/art/<artId>`.
+  `PUT /api/headunit/art/<artId>`, and an optional `source`: what plays, `"headunit"`
+  or another player's name (the driver's phone over Bluetooth, say; headunit/sources.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ LIBRARY_UPDATE, LIBRARY = "headunit_library_update", "headunit_library"
 SELECT = "headunit_select"
 CAR = "headunit_car"
 ART_ID = "artId"
+SOURCE = "source"
+OWN_SOURCE = "headunit"  # `source` while headunit itself plays
 
 MAX_ENTRIES = 50  # Up next: what fits a phone screen, several times over
 MAX_ITEMS = 500  # folders and playlists

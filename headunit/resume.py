@@ -34,6 +34,7 @@ class ResumeState:
     shuffle: bool = False
     loop: LoopMode = LoopMode.NONE
     paused: bool = False
+    interrupted: bool = False  # paused because another source played (not by the user)
 
     @property
     def current_index(self) -> int | None:
@@ -85,5 +86,6 @@ def plan(saved: ResumeState | None, scanned: list[str], mode: str) -> Plan:
         max(0.0, saved.position),
         saved.volume,
         saved.loop,
-        paused=mode == "pause",
+        # Paused by another source when the power went: the car must not blast at start.
+        paused=mode == "pause" or saved.interrupted,
     )

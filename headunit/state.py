@@ -86,6 +86,7 @@ class PlayerState:
     can_pause: bool = False
     queue_length: int = 0
     up_next: tuple[QueueItem, ...] = ()  # the next few entries, for the phone
+    source: str | None = None  # another player's name while it is the active source
 
     def position_at(self, now: float | None = None) -> float:
         """Position extrapolated to `now`, clamped to 0..duration."""

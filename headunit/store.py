@@ -67,6 +67,7 @@ def encode(state: ResumeState) -> bytes:
             "shuffle": state.shuffle,
             "loop": str(state.loop),
             "paused": state.paused,
+            "interrupted": state.interrupted,
         }
     )
 
@@ -93,6 +94,8 @@ def decode(raw: bytes, raw_queue: bytes | None = None) -> ResumeState:
         position, volume = float(doc["position"]), float(doc["volume"])
         _require(math.isfinite(position) and math.isfinite(volume), "position/volume")
         _require(isinstance(doc["shuffle"], bool) and isinstance(doc["paused"], bool), "flags")
+        interrupted = doc.get("interrupted", False)  # absent from files of older versions
+        _require(isinstance(interrupted, bool), "interrupted")
         return ResumeState(
             uris=uris,
             order=order,
@@ -102,6 +105,7 @@ def decode(raw: bytes, raw_queue: bytes | None = None) -> ResumeState:
             shuffle=doc["shuffle"],
             loop=LoopMode(doc["loop"]),
             paused=doc["paused"],
+            interrupted=interrupted,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CorruptState(f"bad field: {exc}") from None

@@ -12,14 +12,25 @@ from typing import Any
 
 import pytest
 from fusestick import FuseStick
-from support import DaemonProcess, DBusDaemon, PipeWire, daemon_env, make_album, write_config
+from support import (
+    DaemonProcess,
+    DBusDaemon,
+    PipeWire,
+    async_wait_for,
+    daemon_env,
+    make_album,
+    make_tone,
+    write_config,
+)
 
-from headunit.config import PlayerConfig
+from headunit.config import PlayerConfig, parse
 from headunit.controller import Controller
 from headunit.media import scan
+from headunit.mpris.others import OtherPlayers
 from headunit.player import Player
 from headunit.resume import plan
-from headunit.state import PlayerState
+from headunit.sources import Sources
+from headunit.state import PlayerState, Status
 
 WATCHDOG = "headunit.player.watchdog"
 
@@ -184,3 +195,57 @@ async def make_rig(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     yield build
     for player in players:
         await player.close()
+
+
+@dataclass
+class Sourced:
+    """The real player behind headunit/sources.py, with the watcher on the private bus:
+    `rig.controller` is headunit's own (MPRIS, the store), `active` the one the keys
+    and the link drive."""
+
+    rig: Rig
+    sources: Sources
+    active: Controller
+    watcher: OtherPlayers
+    address: str
+
+    async def join(self, player: Any) -> Any:
+        """Put a fake player (tests/fake_players.py) on the bus."""
+        self.players.append(player)
+        return await player.join(self.address)
+
+    players: list[Any] = field(default_factory=list)
+
+
+@pytest.fixture
+def long_song(tmp_path: Path) -> Path:
+    """One 60-second tagged track: long enough never to end during a test."""
+    return make_tone(
+        tmp_path / "car" / "Car Song.flac", 60.0, tags={"TITLE": "Car Song", "ARTIST": "Car"}
+    )
+
+
+@pytest.fixture
+async def make_sourced(
+    make_rig: Callable[..., Any], long_song: Path, dbus_session: str
+) -> AsyncIterator[Callable[..., Any]]:
+    built: list[Sourced] = []
+
+    async def build(**sources: Any) -> Sourced:
+        rig = await make_rig([long_song])
+        await async_wait_for(lambda: rig.controller.state.status is Status.PLAYING)
+        config = parse({"sources": sources, "mpris": {"name": "headunit"}})
+        switch = Sources(rig.controller, config.sources)
+        active = Controller(switch)
+        watcher = OtherPlayers(switch, config)
+        await watcher.start()
+        car = Sourced(rig, switch, active, watcher, dbus_session)
+        built.append(car)
+        return car
+
+    yield build
+    for car in built:
+        for player in car.players:
+            await player.leave()
+        await car.watcher.stop()
+        await car.sources.close()

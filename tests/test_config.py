@@ -52,6 +52,13 @@ def test_the_car_leaves_the_backends_section_to_the_backend() -> None:
         ({"player": {"replaygain_preamp": 20}}, "player.replaygain_preamp: expected a number"),
         ({"player": {"mpv_options": {"af": []}}}, "player.mpv_options: af: expected a string"),
         ({"player": 5}, "player: expected a table"),
+        ({"sources": {"players": "phone"}}, "sources.players: expected a list of strings"),
+        (
+            {"sources": {"players": ["org.mpris.MediaPlayer2.vlc"]}},
+            "sources.players: expected patterns for the part after org.mpris.MediaPlayer2.",
+        ),
+        ({"sources": {"settle": -1}}, "sources.settle: expected a number 0..3600"),
+        ({"sources": {"resume_after": "yes"}}, "sources.resume_after: expected true or false"),
     ],
 )
 def test_errors_name_the_key(document: dict, message: str) -> None:

@@ -105,6 +105,24 @@ def test_a_state_of_version_1_still_loads(tmp_path: Path) -> None:
     assert (state.current_uri, state.position, state.shuffle) == ("/a", 4.0, True)
 
 
+def test_the_interrupted_mark_round_trips_and_older_files_load_without_it(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.save(saved(["/a"], 0, interrupted=True))
+    assert store.load() == saved(["/a"], 0, interrupted=True)
+    doc = json.loads((tmp_path / "state.json").read_text())
+    del doc["interrupted"]  # as written before the mark existed
+    (tmp_path / "state.json").write_text(json.dumps(doc))
+    loaded = Store(tmp_path).load()
+    assert loaded is not None
+    assert not loaded.interrupted
+
+
+def test_a_state_interrupted_by_another_source_resumes_paused(tmp_path: Path) -> None:
+    a, b = files(tmp_path, "a.flac", "b.flac")
+    result = plan(saved([a, b], 1, position=30.0, interrupted=True), [a, b], "play")
+    assert (result.queue.current.uri, result.position, result.paused) == (b, 30.0, True)
+
+
 def test_resume_continues_the_saved_track_and_appends_new_media(tmp_path: Path) -> None:
     a, b, c, new = files(tmp_path, "a.flac", "b.flac", "c.flac", "new.flac")
     state = ResumeState(

@@ -30,7 +30,11 @@ _VOLATILE = ("currentTime", "updatedAt")
 def wire_state(state: PlayerState, position: float, user_id: int, device: str) -> PlaybackState:
     """The wire PlaybackState for a snapshot, `position` read fresh by the caller."""
     track = state.track
-    extra = {"updatedAt": int(time.time() * 1000), "deviceName": device}
+    extra = {
+        "updatedAt": int(time.time() * 1000),
+        "deviceName": device,
+        extension.SOURCE: state.source or extension.OWN_SOURCE,
+    }
     if track is None:
         return PlaybackState(user_id, False, 0.0, 0.0, None, extra=extra)
     return PlaybackState(

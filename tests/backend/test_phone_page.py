@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_players import FakePlayer
 from phone_helpers import PHONE, chromium, open_phone, screenshot
 from support import (
     TEST_SECRET,
@@ -127,6 +128,25 @@ async def wait_mpris(what: str, expected: str) -> None:
         return await playerctl("metadata", what) == expected
 
     await async_wait_for(shown, what=f"MPRIS {what} to become {expected!r}")
+
+
+async def test_the_drivers_phone_playing_shows_with_its_name(browser, rig, dbus_session):
+    page = await signed_in(browser, rig)
+    phone = await FakePlayer.phone().join(dbus_session)  # no radio: mpris-proxy's shape
+    try:
+        phone.player.play()
+        await expect(title(page)).to_have_text("Phone Song", timeout=WAIT)
+        source = page.locator(".now #source")
+        await expect(source).to_have_text("Pixel 7")
+        await expect(source).to_be_visible()
+        await screenshot(page, "phone-other-source")
+        await page.get_by_role("button", name="Next track").click()
+        await expect(title(page)).to_have_text("Second Phone Song", timeout=WAIT)
+        assert phone.player.calls == ["Next"]
+    finally:
+        await phone.leave()
+    await expect(title(page)).to_have_text("One", timeout=WAIT)
+    await expect(page.locator(".now #source")).to_be_hidden()
 
 
 async def test_the_phones_controls_drive_the_car(browser, rig):

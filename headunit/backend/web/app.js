@@ -177,6 +177,10 @@
     $('title').textContent = latest.mediaTitle || (latest.mediaId == null ? 'Nothing playing' : `Media ${latest.mediaId}`);
     $('artist').textContent = latest.mediaArtist || '';
     $('album').textContent = latest.mediaAlbum || '';
+    // Another player is the car's source (the driver's phone over Bluetooth): say which.
+    const source = latest.source && latest.source !== 'headunit' ? latest.source : '';
+    $('source').textContent = source;
+    $('source').hidden = !source;
     const toggle = $('toggle');
     toggle.setAttribute('aria-label', latest.isPlaying ? 'Pause' : 'Play');
     toggle.classList.toggle('playing', latest.isPlaying);
