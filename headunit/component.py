@@ -8,7 +8,7 @@ them knowing about the others.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from headunit.config import Config
@@ -38,6 +38,7 @@ class Context:
     controller: Controller
     config: Config
     request_shutdown: Callable[[], None]  # a clean exit, as SIGTERM would (MPRIS Quit)
+    _: KW_ONLY  # what only some parts use is named, so two additions cannot swap places
     # Stalls the player's watchdog repaired since start (none in the remote role,
     # where nothing plays here): `headunit status --json` shows them.
     recoveries: Callable[[], int] = _none
@@ -52,6 +53,4 @@ class Context:
         """This context as the parts that follow the active source see it."""
         if self.active is None:
             return self
-        return Context(
-            self.active, self.config, self.request_shutdown, self.recoveries, self.sources
-        )
+        return replace(self, controller=self.active, active=None)

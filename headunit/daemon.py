@@ -200,7 +200,10 @@ async def run(config: Config, parts: tuple[Part, ...] = PARTS) -> int:
         return 0 if player is None else player.watchdog_recoveries
 
     components = Components(
-        Context(controller, config, stop.set, recoveries, sources, active), parts
+        Context(
+            controller, config, stop.set, recoveries=recoveries, sources=sources, active=active
+        ),
+        parts,
     )
     reloads = Background()
     rescan = Rescan(player) if player is not None else None

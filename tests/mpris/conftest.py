@@ -40,7 +40,9 @@ async def surface(session_bus: str, tmp_path: Path) -> AsyncIterator[Surface]:
     shutdowns: list[bool] = []
     config = Config(media=MediaConfig(paths=(str(tmp_path),)))
     recovered: list[str] = []  # what a test says the player's watchdog repaired
-    context = Context(controller, config, lambda: shutdowns.append(True), lambda: len(recovered))
+    context = Context(
+        controller, config, lambda: shutdowns.append(True), recoveries=lambda: len(recovered)
+    )
     server = MprisServer(context)
     await server.start()
     assert server.bus_name is not None

@@ -211,7 +211,9 @@ async def test_a_steering_wheel_key_reaches_the_phone(make_sourced, tmp_path):
     plugs = Plugs()
     config = parse({"keys": {"devices": [str(path)]}})
     # The context as the daemon hands it to the parts that follow the active source.
-    context = Context(car.rig.controller, config, lambda: None, car.sources, car.active)
+    context = Context(
+        car.rig.controller, config, lambda: None, sources=car.sources, active=car.active
+    )
     component = keys.Keys(context.following().controller, config.keys, plugs, CODES)
     await component.start()
     try:
