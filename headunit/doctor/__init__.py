@@ -11,12 +11,15 @@ import argparse
 import asyncio
 from collections.abc import Awaitable, Sequence
 
-from headunit.doctor import car, host, links
 from headunit.doctor.report import Finding, as_json, as_text, failed
 
 
 async def diagnose(config_path: str | None) -> list[Finding]:
     """Every check, in a fixed order; the ones that need a configuration only with one."""
+    # Here, not at the top: the throw-away player (doctor/probe.py) imports this package
+    # and needs none of the network libraries these bring.
+    from headunit.doctor import car, host, links
+
     found, config = car.config(config_path)
     player = config.player if config else None
     parts: list[Awaitable[Sequence[Finding]]] = [_one(host.python())]
