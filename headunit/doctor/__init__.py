@@ -11,19 +11,20 @@ import argparse
 import asyncio
 from collections.abc import Awaitable, Sequence
 
+from headunit.doctor import car, host
 from headunit.doctor.report import Finding, as_json, as_text, failed
 
 
 async def diagnose(config_path: str | None) -> list[Finding]:
     """Every check, in a fixed order; the ones that need a configuration only with one."""
-    # Here, not at the top: the throw-away player (doctor/probe.py) imports this package
-    # and needs none of the network libraries these bring.
-    from headunit.doctor import car, host, links
-
     found, config = car.config(config_path)
     player = config.player if config else None
+    probe = await host.start_probe(player)
+    # Only now: the network libraries take a while to import, which the probe overlaps.
+    from headunit.doctor import links
+
     parts: list[Awaitable[Sequence[Finding]]] = [_one(host.python())]
-    parts.append(host.libmpv_and_sound(player))
+    parts.append(host.libmpv_and_sound(probe, player))
     if config is not None:
         parts += [
             links.bus(config.mpris),

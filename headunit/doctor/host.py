@@ -64,14 +64,22 @@ def clock(now: datetime | None = None) -> Finding:
     return ok("clock", f"{now:%Y-%m-%d %H:%M} UTC, plausible")
 
 
-async def libmpv_and_sound(player: PlayerConfig | None) -> list[Finding]:
-    """One throw-away libmpv in its own process (headunit/doctor/probe.py)."""
+async def start_probe(player: PlayerConfig | None) -> asyncio.subprocess.Process:
+    """The throw-away libmpv (headunit/doctor/probe.py) in a process of its own, started
+    first: it starts and plays while the doctor imports and runs the rest."""
     options = json.dumps(dict(player.mpv_options)) if player else "{}"
     ao = player.audio_output if player else "null"
-    args = (sys.executable, "-m", "headunit.doctor.probe", ao, options)
-    proc = await asyncio.create_subprocess_exec(
-        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    return await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "headunit.doctor.probe", ao, options),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def libmpv_and_sound(
+    proc: asyncio.subprocess.Process, player: PlayerConfig | None
+) -> list[Finding]:
+    """What the probe found: the library, and (with a config) the sound output."""
     try:
         out, err = await asyncio.wait_for(proc.communicate(), PROBE_SECONDS)
     except TimeoutError:
