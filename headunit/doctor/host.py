@@ -187,9 +187,10 @@ async def _server(opened: str) -> str:
     if opened not in ("pulse", "pipewire"):
         return f"no sound server (ALSA directly{_first_card()})"
     status, out = await command("pactl", "info") if shutil.which("pactl") else (1, "")
-    name = next((line.split(":", 1)[1].strip() for line in out.splitlines()
-                 if status == 0 and line.startswith("Server Name:")), "")  # fmt: skip
-    return f"sound server: {name or ('PipeWire' if opened == 'pipewire' else 'PulseAudio')}"
+    info = dict(line.split(": ", 1) for line in out.splitlines() if status == 0 and ": " in line)
+    name = info.get("Server Name") or ("PipeWire" if opened == "pipewire" else "PulseAudio")
+    sink = f", default sink {info['Default Sink']}" if "Default Sink" in info else ""
+    return f"sound server: {name}{sink}"
 
 
 def _first_card() -> str:

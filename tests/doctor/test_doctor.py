@@ -60,6 +60,7 @@ async def test_a_good_set_up_fails_nothing(
     assert report.status == 0
     assert report.level("sound") == "ok"
     assert "pipewire opened" in report.text("sound")
+    assert f"default sink {PipeWire.SINK}" in report.text("sound")  # the device it played to
     assert report.level("bus") == "ok"
     assert "is free" in report.text("bus")
     assert "2 files, 0 playlists" in report.text("media")
