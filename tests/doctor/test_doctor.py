@@ -179,3 +179,19 @@ async def test_the_plain_output_is_one_line_per_check(tmp_path: Path, dbus_sessi
     assert out[0].startswith("fail  config   /nonexistent/config.toml: no such file")
     assert out[-1].startswith("headunit doctor: ")
     assert all(line.split()[0] in ("ok", "warn", "fail") for line in out[:-1])
+
+
+async def test_each_key_device_is_looked_for(tmp_path: Path, doctor: Doctor) -> None:
+    # No steering-wheel adapter here: /dev/null stands in for a present, readable device.
+    gone = "/dev/input/by-id/usb-no-such-adapter-event-kbd"
+    report = await doctor(sections(tmp_path, keys={"devices": ["/dev/null", gone]}))
+    lines = report.of("keys")
+    assert [c["level"] for c in lines] == ["ok", "fail"]
+    assert f"{gone} is not there" in lines[1]["text"]
+
+
+@pytest.mark.skipif(Path("/run/systemd/system").is_dir(), reason="systemd runs here")
+async def test_without_systemd_its_line_says_so(tmp_path: Path, doctor: Doctor) -> None:
+    report = await doctor(sections(tmp_path))
+    assert report.level("systemd") == "warn"
+    assert "systemd is not running here" in report.text("systemd")
