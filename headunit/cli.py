@@ -8,7 +8,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from headunit import __version__, backend, ctl, demo, logs
+from headunit import __version__, backend, ctl, demo, doctor, logs
 from headunit.config import EX_CONFIG, Config, ConfigError, find, load, resolve
 from headunit.player.libmpv import UnsupportedLibmpv
 
@@ -56,6 +56,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", metavar="PATH")
     p.set_defaults(func=check_config)
     demo.register(verbs)
+    doctor.register(verbs)
     ctl.register(verbs)
     backend.register(verbs)
     return top

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from headunit import logs
+from headunit import buses, logs
 from headunit.component import Component, Context
 from headunit.config import BackendConfig, Config, MediaConfig, PlayerConfig, StateConfig
 from headunit.state import PlayerState, Status
@@ -68,9 +68,13 @@ def _write_wav(path: Path, freq: float, seconds: float) -> None:
 
 
 def private_bus(run_dir: Path) -> subprocess.Popen[str] | None:
-    """Start a session dbus-daemon when the environment has no session bus."""
+    """Start a session dbus-daemon when the environment has no session bus we can reach
+    (a stale address, from an ssh session whose bus is gone, counts as none)."""
     if os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-        return None
+        stale = asyncio.run(buses.problem("session"))
+        if stale is None:
+            return None
+        print(f"headunit demo: {stale}; starting a private one", file=sys.stderr)
     daemon = shutil.which("dbus-daemon")
     if daemon is None:
         print("no session bus and no dbus-daemon: MPRIS is off for this demo", file=sys.stderr)

@@ -80,3 +80,35 @@ def test_the_demo_fails_when_a_track_cannot_be_played(tmp_path: Path) -> None:
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 track(s) could not be played" in result.stderr
+
+
+def test_a_stale_session_bus_counts_as_none_and_the_hints_work(tmp_path: Path) -> None:
+    # An ssh session whose bus is gone, or `sudo -E`, leaves an address nothing answers.
+    env = {**os.environ, "HOME": str(tmp_path)}
+    env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={tmp_path / 'gone' / 'bus'}"
+    out = tmp_path / "demo.out"
+    with out.open("w") as sink:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "headunit", "demo", "--seconds", "30", "--no-backend"],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(lambda: "Playing  Dawn Chorus" in out.read_text(), 30, "the first track")
+        text = out.read_text()
+        assert "mpris unavailable" not in text
+        export = next(line for line in text.splitlines() if "export DBUS_SESSION" in line)
+        # The hints, run as printed from "another terminal": the export first.
+        for hint in ("headunit status", "playerctl -p headunit metadata title"):
+            shell = f"{export.strip()}; PATH={Path(sys.executable).parent}:$PATH; {hint}"
+            result = subprocess.run(
+                ["bash", "-c", shell], env=env, capture_output=True, text=True, timeout=20
+            )
+            assert result.returncode == 0, f"{hint}: {result.stderr}"
+            assert "Dawn Chorus" in result.stdout, hint
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=10) == 0
+    finally:
+        if demo.poll() is None:
+            demo.kill()

@@ -217,6 +217,43 @@ class Supervisor(Worker):
         return await _Session(self._config, token, self._handlers, self).run()
 
 
+class _Probe:
+    """The host of a test session (`headunit doctor`): keeps what happened, logs nothing."""
+
+    def __init__(self, grace: float) -> None:
+        self.grace = grace
+        self.message = ""
+        self.accepted = False
+
+    def report(self, outcome: Outcome, message: str) -> None:
+        self.message = message
+
+    def warn_once(self, message: str) -> None:
+        self.message = message
+
+    def opened(self, session: _Session) -> None:
+        # A backend may accept, then refuse with an `error` and a hang-up: wait a little.
+        self.accepted = True
+        asyncio.get_running_loop().call_later(self.grace, session.end)
+
+    def closed(self) -> None:
+        pass
+
+    def ended(self, reason: str) -> None:
+        pass
+
+    def measured(self, round_trip: float) -> None:
+        pass
+
+
+async def probe(config: BackendConfig, token: Token, grace: float = 0.3) -> tuple[Outcome, str]:
+    """One test connection: ENDED (accepted, then closed by us), REFUSED or UNREACHABLE,
+    with the backend's message. Bounded by config.timeout_seconds plus `grace`."""
+    host = _Probe(grace)
+    outcome, _ = await _Session(config, token, {}, host).run()
+    return outcome, host.message
+
+
 class _Session:
     """One client from connect to disconnect; the supervisor decides what comes next."""
 
@@ -256,6 +293,11 @@ class _Session:
             log.debug("emit %s failed: %s", event, exc)
             return False
         return True
+
+    def end(self) -> None:
+        """Close the session from our side."""
+        self._end_reason = "closed by the car"
+        self._ended.set()
 
     def _on_connect_error(self, data: object = None) -> None:
         self._refusal = _message(data)

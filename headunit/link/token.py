@@ -91,9 +91,9 @@ class TokenSource:
         if self._file is None:
             return ""
         try:
-            with self._file.open(encoding="utf-8") as f:
-                self._check_mode(os.fstat(f.fileno()))
-                return f.read().strip()
+            value, info = read_file(self._file)
+            self._check_mode(info)
+            return value
         except FileNotFoundError:
             return ""
         except (OSError, UnicodeDecodeError) as exc:
@@ -105,6 +105,12 @@ class TokenSource:
         if problem is not None and not self._warned_mode:
             self._warned_mode = True
             log.warning("the token file %s %s", self._file, problem)
+
+
+def read_file(path: Path) -> tuple[str, os.stat_result]:
+    """The token in `path` (stripped) and the file's status; OSError when unreadable."""
+    with path.open(encoding="utf-8") as f:
+        return f.read().strip(), os.fstat(f.fileno())
 
 
 def mode_problem(info: os.stat_result, own_groups: set[int]) -> str | None:
