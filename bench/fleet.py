@@ -170,9 +170,10 @@ def run(args: argparse.Namespace) -> list[dict[str, object]]:
         rss0 = rss_bytes(pids)
         argv = ["node", str(NODE_DIR / "load.js"), "--url", f"http://127.0.0.1:{port}",
                 "--secret", secret, "--users", str(args.users), "--rates", args.rates,
-                "--seconds", str(args.seconds), "--max-p99", str(args.max_p99)]  # fmt: skip
-        if args.no_deflate:
-            argv.append("--no-deflate")
+                "--seconds", str(args.seconds), "--grace", str(args.grace),
+                "--max-p99", str(args.max_p99)]  # fmt: skip
+        argv += ["--no-deflate"] if args.no_deflate else []
+        argv += ["--keep-going"] if args.keep_going else []
         gen = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
         try:
             assert gen.stdout is not None
@@ -191,8 +192,11 @@ def run(args: argparse.Namespace) -> list[dict[str, object]]:
                 elif event["event"] == "step":
                     cpu0, wall0 = cpu_seconds(pids), time.monotonic()
                 elif event["event"] == "result":
-                    cpu = (cpu_seconds(pids) - cpu0) / (time.monotonic() - wall0)
-                    result = {**event, **base, "server_cpu": cpu, "load": load()}
+                    spent = cpu_seconds(pids) - cpu0
+                    cpu = spent / (time.monotonic() - wall0)
+                    per_command = spent / max(1, event["sent"]) * 1e6
+                    result = {**event, **base, "server_cpu": cpu, "us_per_command": per_command,
+                              "load": load()}  # fmt: skip
                     results.append(result)
                     print(row(result), flush=True)
                 elif event["event"] == "error":
@@ -212,7 +216,8 @@ def ms(value: object) -> str:
 def row(r: dict[str, object]) -> str:
     return (
         f"{r['rate']:>5}/s  p50 {ms(r['p50'])}  p99 {ms(r['p99'])}  max {ms(r['max'])}  "
-        f"lost {r['lost']}/{r['sent']}  server CPU {r['server_cpu']:.0%} of a core  "
+        f"lost {r['lost']}/{r['sent']}  server CPU {r['server_cpu']:.0%} of a core, "
+        f"{r['us_per_command']:.0f} us a command  "
         f"generator CPU {r['gen_cpu']:.0%}, loop lag p99 {r['gen_lag_p99']:.1f} ms  "
         f"load {r['load']}"
     )
@@ -234,6 +239,8 @@ def main() -> int:
     parser.add_argument("--rates", default="200,400,800,1600,3200,6400")
     parser.add_argument("--seconds", type=float, default=10.0, help="per rate step")
     parser.add_argument("--max-p99", type=float, default=100.0, help="ms: the step that fails")
+    parser.add_argument("--grace", type=float, default=2.0, help="s for the last answers")
+    parser.add_argument("--keep-going", action="store_true", help="every step, even past p99")
     parser.add_argument("--no-deflate", action="store_true", help="the client offers no deflate")
     parser.add_argument("--python", default=sys.executable, help="the backend's interpreter")
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")

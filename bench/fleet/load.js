@@ -19,6 +19,7 @@ function args() {
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, "");
     if (key === "no-deflate") { out.deflate = false; continue; }
+    if (key === "keep-going") { out.keepGoing = true; continue; }
     const value = argv[++i];
     if (key === "rates") out.rates = value.split(",").map(Number);
     else if (["users", "seconds", "grace", "max-p99"].includes(key)) out[key] = Number(value);
@@ -133,7 +134,8 @@ async function main() {
   for (const rate of opts.rates) {
     const result = await step(users, rate, seq);
     say(result);
-    if (result.lost > 0 || result.p99 === null || result.p99 > opts["max-p99"]) break;
+    const failed = result.lost > 0 || result.p99 === null || result.p99 > opts["max-p99"];
+    if (failed && !opts.keepGoing) break;
   }
   for (const { car, phone } of users) { car.close(); phone.close(); }
   say({ event: "done" });
