@@ -40,9 +40,17 @@ def launch(config: ServerSettings, host: str, port: int) -> int:
         print(f"headunit: {exc}", file=sys.stderr)
         return EX_CONFIG
     logs.setup(config.log.level)
-    if count == 1:
-        runtime.run(_serve_until_signal(_backend(verifier, server), host, port))
-        return 0
+    try:
+        if count == 1:
+            runtime.run(_serve_until_signal(_backend(verifier, server), host, port))
+            return 0
+        return _supervise(verifier, server, host, port, count)
+    except OSError as exc:  # the address is taken, or not this host's
+        print(f"headunit: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return 1
+
+
+def _supervise(verifier: Verifier, server: ServerConfig, host: str, port: int, count: int) -> int:
     with reserve_port(host, port) as holder:
         bound = holder.getsockname()[1]
 

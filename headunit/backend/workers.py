@@ -9,6 +9,7 @@ land on the others meanwhile), and stops them all on SIGTERM or SIGINT.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import multiprocessing
@@ -92,8 +93,9 @@ class Supervisor:
         process.start()
         send.close()
         self._workers[number] = _Worker(number, process)
-        if receive.poll(READY_SECONDS) and receive.recv() == self._port:
-            return True
+        with receive, contextlib.suppress(EOFError):  # EOF: it died before listening
+            if receive.poll(READY_SECONDS) and receive.recv() == self._port:
+                return True
         log.error("backend worker %d did not start listening on port %d", number, self._port)
         return False
 
