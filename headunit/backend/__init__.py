@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import signal
 import sys
-from typing import TYPE_CHECKING
 
-from headunit import logs
 from headunit.backend.config import ServerSettings, resolve
 from headunit.config import EX_CONFIG, ConfigError
-
-if TYPE_CHECKING:
-    import socketio
-
-    from headunit.backend.cache import UserCache
-    from headunit.backend.server import Backend
 
 # The server (Socket.IO, aiohttp, PyJWT) is imported by the verbs that run it, not here:
 # every `headunit` command registers these verbs, and the daemon must not pay for them.
@@ -87,52 +76,12 @@ def run_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shared(redis_url: str) -> tuple[socketio.AsyncManager | None, UserCache | None]:
-    """The Socket.IO manager and the per-user cache, both shared through Redis when
-    `redis_url` is set, so every process behind one port answers alike."""
-    if not redis_url:
-        return None, None
-    import socketio
-
-    from headunit.backend.auth import AuthError
-    from headunit.backend.cache import RedisCache
-
-    try:
-        return socketio.AsyncRedisManager(redis_url), RedisCache(redis_url)
-    except (ImportError, RuntimeError) as exc:
-        raise AuthError(f"server.redis_url needs the redis extra ({exc})") from None
-
-
 def run_backend(args: argparse.Namespace) -> int:
     config = _config(args)
     if config is None:
         return EX_CONFIG
-    from headunit.backend.auth import AuthError, verifier_from
-    from headunit.backend.server import Backend
+    from headunit.backend.launch import launch
 
-    server = config.server
-    try:
-        manager, cache = _shared(server.redis_url)
-        backend = Backend(verifier_from(server), server.refusal, manager, cache)
-    except AuthError as exc:
-        print(f"headunit: {exc}", file=sys.stderr)
-        return EX_CONFIG
-    logs.setup(config.log.level)
-    host = args.host or server.host
-    port = server.port if args.port is None else args.port
-    asyncio.run(_serve_until_signal(backend, host, port))
-    return 0
-
-
-async def _serve_until_signal(backend: Backend, host: str, port: int) -> None:
-    from headunit.backend.server import serve
-
-    running = await serve(backend, host, port)
-    print(f"headunit backend listening on http://{host}:{running.port}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    with contextlib.suppress(asyncio.CancelledError):
-        await stop.wait()
-    await running.stop()
+    host = args.host or config.server.host
+    port = config.server.port if args.port is None else args.port
+    return launch(config, host, port)

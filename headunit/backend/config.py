@@ -13,6 +13,7 @@ from typing import Any
 
 from headunit.config import (
     LogConfig,
+    boolean,
     choice,
     find,
     integer,
@@ -32,6 +33,10 @@ class ServerConfig:
     jwt_public_key_file: Path | None = setting("", optional_path)
     redis_url: str = setting("", text)
     refusal: str = setting("connect_error", choice("connect_error", "error_event"))
+    # Processes behind the port; 0: one per core. One by default: through Redis each
+    # worker decodes every emit of every worker (BENCHMARKS.md).
+    workers: int = setting(1, integer(0, 256))
+    compress: bool = setting(False, boolean)  # websocket permessage-deflate
 
 
 @dataclass(frozen=True)

@@ -17,28 +17,33 @@ shared through Redis when the processes share rooms through it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any
 
 import engineio.json
 import socketio
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler
 
 from headunit import extension
 from headunit.backend import web as page
 from headunit.backend.art import ArtRoutes
 from headunit.backend.auth import AuthError, Verifier, bearer_user
 from headunit.backend.cache import MemoryCache, UserCache
+from headunit.backend.pressure import SlowReaders, Throttle
 from headunit.model import CommandError, parse_command, parse_playback_state
 from headunit.tasks import Background
 
 log = logging.getLogger(__name__)
 
 REFUSALS = ("connect_error", "error_event")
+STATE_RATE = 20.0  # states a second from one socket; a car sends a few at most
+SEND_LIMIT = 1000  # packets waiting for one socket before it is disconnected
 _ERROR_EVENT_DELAY = 0.05  # let the CONNECT packet go out before the `error` event
 NO_STORE = {"Cache-Control": "private, no-store"}  # a user's answers, for nobody else
 STATE = "state"  # the UserCache kinds
@@ -60,6 +65,12 @@ class Backend:
         refusal: str = "connect_error",
         client_manager: socketio.AsyncManager | None = None,
         cache: UserCache | None = None,
+        *,
+        compress: bool = False,
+        websocket_only: bool = False,
+        state_rate: float = STATE_RATE,
+        send_limit: int = SEND_LIMIT,
+        json_module: Any = None,  # python-socketio's codec (launch: runtime.Json)
     ) -> None:
         if refusal not in REFUSALS:
             raise ValueError(f"refusal must be one of {REFUSALS}")
@@ -72,15 +83,26 @@ class Backend:
         self._tasks = Background()
         self._expiry: dict[str, asyncio.TimerHandle] = {}  # sid -> its token's end
         self.refused = 0  # sockets refused since start (a tight-looping client shows here)
+        self._transports: dict[str, asyncio.Transport] = {}  # sid -> its connection
+        self._throttle = Throttle(state_rate, self._accept_state, self._spawn)
+        self.slow_readers = SlowReaders(send_limit, self._backlogs, self._hang_up)
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             client_manager=client_manager,
             cors_allowed_origins="*",
             logger=False,
             engineio_logger=False,
+            # A socket's events run in its own reader, in order: no task per event (the
+            # library's default spends more on scheduling than on relaying).
+            async_handlers=False,
+            **({} if json_module is None else {"json": json_module}),
+            # Several processes behind one port cannot keep a long-polling session on the
+            # process that opened it (no sticky sessions): websocket only, then.
+            transports=["websocket"] if websocket_only else ["polling", "websocket"],
         )
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[] if compress else [_without_deflate])
         self.sio.attach(self.app)
+        self.app.cleanup_ctx.append(self._sweeping)
         self.app.router.add_post("/api/carplay/control", self._rest_control)
         self.app.router.add_get("/api/carplay/now-playing", self._rest_now_playing)
         ArtRoutes(self._cache, self._rest_user).add_to(self.app)
@@ -113,6 +135,9 @@ class Backend:
             self._spawn(self._refuse(sid, str(exc)))
             return True
         self._users[sid] = user_id
+        request = environ.get("aiohttp.request")
+        if request is not None and request.transport is not None:
+            self._transports[sid] = request.transport
         if expires is not None:  # the token's end is the socket's end
             delay = max(0.0, expires - time.time())
             self._expiry[sid] = asyncio.get_running_loop().call_later(
@@ -147,6 +172,8 @@ class Backend:
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._users.pop(sid, None)
+        self._transports.pop(sid, None)
+        self._throttle.forget(sid)
         expiry = self._expiry.pop(sid, None)
         if expiry is not None:
             expiry.cancel()
@@ -175,6 +202,9 @@ class Backend:
             return None
 
     async def _on_playback_state_update(self, sid: str, data: Any = None) -> None:
+        await self._throttle.offer(sid, data)
+
+    async def _accept_state(self, sid: str, data: Any) -> None:
         valid = await self._validated(sid, data, parse_playback_state, "playback state")
         if valid is None:
             return
@@ -220,6 +250,33 @@ class Backend:
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         self._tasks.spawn(coroutine, "backend-emit")
 
+    # -- pressure -----------------------------------------------------------------------
+    async def _sweeping(self, app: web.Application) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(self.slow_readers.run(), name="backend-slow-readers")
+        yield
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+
+    def _engine_socket(self, sid: str) -> Any:
+        return self.sio.eio.sockets.get(self.sio.manager.eio_sid_from_sid(sid, "/"))
+
+    def _backlogs(self) -> Iterator[tuple[str, int]]:
+        for sid in list(self._users):
+            socket = self._engine_socket(sid)
+            if socket is not None:
+                yield sid, socket.queue.qsize()
+
+    async def _hang_up(self, sid: str) -> None:
+        socket = self._engine_socket(sid)
+        transport = self._transports.get(sid)
+        if socket is None:
+            return
+        if socket.upgraded and transport is not None:
+            transport.abort()  # the library's own close would wait for the queue to drain
+        else:  # long-polling: the queue goes with the socket
+            await socket.close(wait=False, abort=True)
+
     # -- REST ---------------------------------------------------------------------------
     def _rest_user(self, request: web.Request) -> int:
         try:
@@ -248,6 +305,19 @@ class Backend:
         return web.json_response(await self._cache.get(STATE, user_id), headers=NO_STORE)
 
 
+@web.middleware
+async def _without_deflate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse websocket compression by not seeing the offer: aiohttp accepts
+    permessage-deflate whenever a client offers it (Node's socket.io-client does), which
+    costs a zlib context per socket (about 100 KiB) and CPU per message for payloads of
+    a few hundred bytes. `server.compress = true` lets the offer through."""
+    if hdrs.SEC_WEBSOCKET_EXTENSIONS in request.headers:
+        headers = request.headers.copy()
+        del headers[hdrs.SEC_WEBSOCKET_EXTENSIONS]
+        request = request.clone(headers=headers)
+    return await handler(request)
+
+
 class Running:
     """A backend served by aiohttp; `port` is the one bound (ask for 0 in tests)."""
 
@@ -264,10 +334,13 @@ class Running:
         await self._runner.cleanup()
 
 
-async def serve(backend: Backend, host: str = "127.0.0.1", port: int = 0) -> Running:
+async def serve(
+    backend: Backend, host: str = "127.0.0.1", port: int = 0, *, reuse_port: bool = False
+) -> Running:
+    """`reuse_port`: share the port with the other workers (SO_REUSEPORT)."""
     runner = web.AppRunner(backend.app, shutdown_timeout=0.5, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
     await site.start()
     bound = runner.addresses[0][1] if runner.addresses else port
     return Running(backend, runner, bound)

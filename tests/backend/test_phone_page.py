@@ -47,13 +47,18 @@ async def browser() -> Any:
         yield launched
 
 
-@pytest.fixture
-async def rig(tmp_path: Path, start_daemon: Any) -> Any:
+@pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])
+async def rig(request: Any, tmp_path: Path, start_daemon: Any) -> Any:
     music = tmp_path / "music"
     tracks = make_album(music / "Album A", ["One", "Two", "Three", "Four"], seconds=60.0)
     embed_cover(tracks[0])
     make_album(music / "Album B", ["Five", "Six"], seconds=60.0)
-    backend = BackendProcess(tmp_path / "backend", free_port(), TEST_SECRET)
+    # Two workers behind one port share the rooms through Redis: the page and the car may
+    # land on different processes.
+    server: dict[str, Any] = {"workers": request.param}
+    if request.param > 1:
+        server["redis_url"] = request.getfixturevalue("redis_url")
+    backend = BackendProcess(tmp_path / "backend", free_port(), TEST_SECRET, **server)
     await backend.start()
     token = sign_token({"userId": 7})
     token_file = tmp_path / "token"
