@@ -105,7 +105,7 @@ class Player(SnapshotTarget):
         self._reading: set[str] = set()  # URIs whose tags a worker thread reads now
         self._unsure: set[str] = set()  # URIs whose tags could not be read (EIO...)
         self._read_once: set[str] = set()  # URIs whose tags were read: their file existed
-        # Files found broken, passed over until the media changes: mpv neither opens nor
+        # Files found broken, passed over while their media stays: mpv neither opens nor
         # prefetches them again on each pass of a looping queue.
         self._broken: set[str] = set()
         self._refs: dict[str, MediaRef] = {}  # opened backend media: its id, its credentials
@@ -732,7 +732,8 @@ class Player(SnapshotTarget):
         resuming where it was; otherwise the queue is merged without interrupting the
         entry that plays, unless that one is gone."""
         self._titles.update(titles)
-        self._broken.clear()  # the media changed: a file may be whole again
+        # A broken file that went (its stick pulled) is tried again when it comes back.
+        self._broken &= set(scanned)
         for uri in self._unsure & set(scanned):
             self._infos.pop(uri, None)  # back: its tags can be read now
         self._unsure.clear()
