@@ -269,7 +269,6 @@ def yank_while_two_plays(
     return plugged, daemon, shown, before
 
 
-@pytest.mark.xfail(strict=True, reason="real pull: player side pending the actor (issue 15)")
 def test_a_yanked_stick_holds_its_track_and_a_replug_resumes_it(start_daemon, fuse_stick, tmp_path):
     """A real pull: reads fail (EIO) a second before the stick is unmounted. Nothing
     after Two is left (Home is before it, no loop): the car stops with one log line,
@@ -297,7 +296,6 @@ def test_a_yanked_stick_holds_its_track_and_a_replug_resumes_it(start_daemon, fu
     assert "Traceback" not in daemon.log()
 
 
-@pytest.mark.xfail(strict=True, reason="real pull: player side pending the actor (issue 15)")
 def test_a_yanked_stick_in_a_looping_queue_plays_on_with_what_is_left(
     start_daemon, fuse_stick, tmp_path
 ):

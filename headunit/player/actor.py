@@ -34,9 +34,10 @@ from headunit.config import PlayerConfig
 from headunit.controller import SnapshotTarget
 from headunit.media import OPEN_BOUNDS, SUPPORTED_URI_SCHEMES, expand, is_stream, playlist_titles
 from headunit.model import Command, CommandError, CommandName, LoopMode, MediaRef
-from headunit.player import loading, snapshot, watchdog
+from headunit.player import loading, pull, snapshot, watchdog
 from headunit.player.inbox import (
     Call,
+    Checked,
     Found,
     Go,
     Heard,
@@ -70,6 +71,8 @@ OUTPUT_OPEN_TIMEOUT = 4.0
 OUTPUT_OPEN_TIMEOUT_MOST = 16.0
 # Seconds a confirmed entry waits for its tags before it is announced by its name.
 TAGS_PATIENCE = 2.0
+# Seconds between checks of a held entry's file (a stick that answers again in place).
+RECHECK_SECONDS = 2.0
 # The fields of a shown track its tags give (the rest mpv tells once the file is open).
 _FROM_TAGS = ("title", "artist", "album", "album_artist", "genre", "track_number", "disc_number")
 # A loadfile mpv refused has no playlist entry; mpv's own ids start at 1.
@@ -101,6 +104,10 @@ class Player(SnapshotTarget):
         self._infos: dict[str, TrackInfo] = {}
         self._reading: set[str] = set()  # URIs whose tags a worker thread reads now
         self._unsure: set[str] = set()  # URIs whose tags could not be read (EIO...)
+        self._read_once: set[str] = set()  # URIs whose tags were read: their file existed
+        # Files found broken, passed over while their media stays: mpv neither opens nor
+        # prefetches them again on each pass of a looping queue.
+        self._broken: set[str] = set()
         self._refs: dict[str, MediaRef] = {}  # opened backend media: its id, its credentials
         self._loader = Loader()
         self._watchdog = Watchdog()
@@ -110,6 +117,7 @@ class Player(SnapshotTarget):
         self._idle = True  # mpv's idle-active
         self._confirmed_at = 0.0  # when mpv confirmed the current entry
         self._retry_at: float | None = None  # when to retry a lost output
+        self._recheck_at: float | None = None  # when to check a held entry's file again
         self._attempt_at = 0.0  # when the latest output retry was sent
         self._open_timeout = OUTPUT_OPEN_TIMEOUT
         self._seek_unannounced = False  # a Seeked waiting for its track's announcement
@@ -174,6 +182,7 @@ class Player(SnapshotTarget):
             info, final = await asyncio.to_thread(describe_entry, current.uri, title, self._art_dir)
             if final:
                 self._infos[current.uri] = info
+                self._read_once.add(current.uri)
             self._load(self._queue.position or 0, start=plan.position)
             self._publish(track=snapshot.track_for(current, info, self._refs.get(current.uri)))
         self._tasks.spawn(self._consume(), "player")
@@ -270,6 +279,8 @@ class Player(SnapshotTarget):
                     done.set_result(None)
             case TagsRead(uri, info, final):
                 self._on_tags(uri, info, final)
+            case Checked(entry, vanished):
+                self._carry_out(self._loader.checked(entry, vanished, len(self._queue)))
             case Go(direction):
                 self._advance(direction, user=False)
             case Tick():
@@ -305,7 +316,7 @@ class Player(SnapshotTarget):
                 str(event.get("reason")),
                 _text(event.get("file_error")),
                 event.get("heard"),
-                len(self._queue),
+                self._length(),
             )
         if kind != "end-file" or loader.phase is not Phase.OUTPUT_LOST:
             self._watchdog.progress(time.monotonic())
@@ -348,10 +359,17 @@ class Player(SnapshotTarget):
             case loading.Skipped(entry, error, direction):
                 log.warning("skipped %s: %s", entry.uri, error)
                 self._infos.pop(entry.uri, None)
+                self._broken.add(entry.uri)
                 if direction:
                     self._inbox.put_nowait(Go(direction))
             case loading.OutputLost():
                 self._output_lost(effect)
+            case loading.Check(entry):
+                self._check(entry)
+            case loading.Held():
+                self._hold(effect)
+            case loading.Reload(entry, position):
+                self._reload(entry, position)
 
     def _confirm(self, entry: Entry, pos: int | None) -> None:
         """mpv has `entry`: the queue moves there, and it is announced when its tags
@@ -364,7 +382,7 @@ class Player(SnapshotTarget):
 
     def _went_on(self, entry: Entry) -> None:
         """mpv went on into the next entry by itself: it is current, announce it."""
-        pos = self._queue.neighbour(1, self._state.loop)
+        pos = self._step_from(self._queue.position, 1)
         if pos is None or self._queue.entry_at(pos) is not entry:
             # The queue changed as the file ended: play what it says comes next.
             self._advance(1, user=False)
@@ -423,6 +441,46 @@ class Player(SnapshotTarget):
         self._publish()
         self._retry_at = time.monotonic() + OUTPUT_RETRY_SECONDS
 
+    def _check(self, entry: Entry) -> None:
+        """The file failed: is it broken, or did its stick go? Nothing is tried until
+        the answer comes (mpv would go on into the next entry, maybe on that stick)."""
+        if self._mpv is not None:
+            self._mpv.command("stop")
+        read_once = entry.uri in self._read_once
+        self._tasks.spawn(self._check_file(entry, read_once), "player-check")
+
+    async def _check_file(self, entry: Entry, read_once: bool) -> None:
+        found = await asyncio.to_thread(pull.check, entry.uri)
+        self._inbox.put_nowait(Checked(entry, pull.vanished(found, read_once)))
+
+    def _hold(self, held: loading.Held) -> None:
+        """The file went with its media: keep entry and position (the saved state keeps
+        them too) until the hot-plug rescan says what is left, or the file answers."""
+        if held.first:
+            log.warning(
+                "%s cannot be read: holding it at %.1f s for its media",
+                held.entry.uri,
+                held.position,
+            )
+            self._publish()
+        self._recheck_at = time.monotonic() + RECHECK_SECONDS
+
+    def _reload(self, entry: Entry, position: float) -> None:
+        pos = self._queue.find(entry.id)
+        if pos is not None:
+            log.info("%s can be read again: playing on at %.1f s", entry.uri, position)
+            self._load(pos, start=position)
+
+    def _length(self) -> float | None:
+        """The current entry's length, from what is shown or its tags."""
+        entry, track = self._loader.entry, self._state.track
+        if entry is None:
+            return None
+        if track is not None and track.entry_id == entry.id and track.duration:
+            return track.duration
+        info = self._infos.get(entry.uri)
+        return info.duration if info else None
+
     def _on_property(self, name: str, value: Any) -> None:
         if name == "idle-active":
             self._idle = bool(value)
@@ -457,6 +515,9 @@ class Player(SnapshotTarget):
         if loader.phase is Phase.OUTPUT_LOST:
             if self._retry_at is not None and now >= self._retry_at:
                 self._retry_output()
+        elif loader.phase is Phase.HELD:
+            if self._recheck_at is not None and now >= self._recheck_at:
+                self._carry_out(loader.recheck())
         elif loader.outage and now - self._attempt_at >= self._open_timeout:
             # The retry opened nothing that plays: bounded, and tried again.
             log.debug("no sound %g s after a retry: trying again", self._open_timeout)
@@ -483,7 +544,7 @@ class Player(SnapshotTarget):
             entry is not None
             and not self._paused
             and not self._loader.outage
-            and self._loader.phase is not Phase.OUTPUT_LOST
+            and not self._loader.waiting
             and not is_stream(entry.uri)
         )
 
@@ -530,6 +591,8 @@ class Player(SnapshotTarget):
         # the tags are read again when a rescan finds the file (a re-plugged stick).
         if final or uri not in self._infos:
             self._infos[uri] = info
+        if final:
+            self._read_once.add(uri)
         if not final:
             self._unsure.add(uri)
         shown = self._state.track
@@ -557,7 +620,7 @@ class Player(SnapshotTarget):
         loader = self._loader
         if self._mpv is None or loader.phase not in (Phase.PLAYING, Phase.SEEKING):
             return
-        pos = self._queue.neighbour(1, self._state.loop)
+        pos = self._step_from(self._queue.position, 1)
         wanted = None if pos is None else self._queue.entry_at(pos)
         if wanted is not None and is_stream(wanted.uri):
             wanted = None  # a stream is opened when it is reached, not held open ahead
@@ -578,8 +641,8 @@ class Player(SnapshotTarget):
     def _status(self) -> Status:
         if self._loader.entry is None or self._mpv is None:
             return Status.STOPPED
-        if self._loader.outage:
-            return Status.PAUSED  # no sound, and it goes on from here when the output is back
+        if self._loader.outage or self._loader.phase is Phase.HELD:
+            return Status.PAUSED  # no sound, and it goes on from here when it is back
         return Status.PAUSED if self._paused else Status.PLAYING
 
     def _loaded_media_type(self) -> str:
@@ -612,8 +675,17 @@ class Player(SnapshotTarget):
         return self._queue.position
 
     def _neighbour(self, direction: int) -> int | None:
-        here = self._here()
-        return None if here is None else self._queue.step(here, direction, self._state.loop)
+        return self._step_from(self._here(), direction)
+
+    def _step_from(self, pos: int | None, direction: int) -> int | None:
+        """One step from `pos` in `direction`, over the entries found broken."""
+        for _ in range(len(self._queue)):
+            if pos is None:
+                return None
+            pos = self._queue.step(pos, direction, self._state.loop)
+            if pos is None or self._queue.entry_at(pos).uri not in self._broken:
+                return pos
+        return None
 
     def _load(self, pos: int, start: float = 0.0) -> None:
         """Send the entry at `pos` to mpv now; the queue moves there on mpv's word."""
@@ -629,9 +701,7 @@ class Player(SnapshotTarget):
             result = self._mpv.command(*self._loadfile.args(entry.uri, "replace", options))
         except (SystemError, RuntimeError) as exc:
             self._loader.loaded(entry, _REFUSED, start)
-            self._carry_out(
-                self._loader.on_end_file(_REFUSED, "error", str(exc), None, len(self._queue))
-            )
+            self._carry_out(self._loader.on_end_file(_REFUSED, "error", str(exc), None))
             return
         self._loader.loaded(entry, int(result["playlist_entry_id"]), start)
         self._publish()
@@ -652,7 +722,7 @@ class Player(SnapshotTarget):
 
     def _stopped(self) -> None:
         self._loader.stopped()
-        self._retry_at = None
+        self._retry_at = self._recheck_at = None
         if self._mpv is not None:
             self._mpv.command("stop")
         self._publish(track=None)
@@ -662,6 +732,8 @@ class Player(SnapshotTarget):
         resuming where it was; otherwise the queue is merged without interrupting the
         entry that plays, unless that one is gone."""
         self._titles.update(titles)
+        # A broken file that went (its stick pulled) is tried again when it comes back.
+        self._broken &= set(scanned)
         for uri in self._unsure & set(scanned):
             self._infos.pop(uri, None)  # back: its tags can be read now
         self._unsure.clear()
@@ -707,8 +779,8 @@ class Player(SnapshotTarget):
         self._set_paused(False)
         if self._loader.entry is None:
             self._load(self._queue.position or 0)
-        elif self._loader.phase is Phase.OUTPUT_LOST:
-            self._retry_output()  # the user asks: try the output now
+        elif self._loader.waiting:
+            self._retry_output()  # the user asks: try the output (or the file) now
         else:
             self._publish()  # at once: mpv's observer would tell us a little later
 
@@ -828,7 +900,7 @@ class Player(SnapshotTarget):
 
     def _retry_output(self) -> None:
         pos = self._here()
-        if self._loader.phase is Phase.OUTPUT_LOST and pos is not None:
+        if self._loader.waiting and pos is not None:
             self._load(pos, start=self._loader.start)
 
     _handlers: dict[CommandName, Callable[[Player, Command, Found | None], None]] = {

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from headunit.model import Command, MediaRef
+from headunit.player.playqueue import Entry
 from headunit.state import TrackInfo
 
 
@@ -73,6 +74,15 @@ class TagsRead:
 
 
 @dataclass(frozen=True, slots=True)
+class Checked:
+    """A worker thread checked the file of `entry` (it failed): `vanished` with its
+    media, or there (a broken file)."""
+
+    entry: Entry
+    vanished: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Go:
     """Move through the queue by itself (an end, a broken file)."""
 
@@ -84,4 +94,4 @@ class Tick:
     """The timer: retries and the watchdog look at the clock."""
 
 
-Message = MpvEvent | MpvProperty | Heard | Call | Rescanned | TagsRead | Go | Tick
+Message = MpvEvent | MpvProperty | Heard | Call | Rescanned | TagsRead | Checked | Go | Tick

@@ -17,8 +17,17 @@ mpv: every transition is tested on its own (tests/player/test_loading.py).
     any      ── end-file: output failed ─────> OUTPUT_LOST ── retry (loaded) ──> OPENING
     PLAYING  ── position stuck (the player) ─> OUTPUT_LOST   (a server gone without a word)
     (outage) ── the position advances ───────> sound again (OUTPUT_BACK)
-    any      ── end-file error, eof alone ───> (the player loads a neighbour: OPENING)
+    any      ── end-file eof alone ──────────> (the player loads a neighbour: OPENING)
+    PLAYING  ── end-file error, early eof ───> CHECKING  (is the file still readable?)
+    CHECKING ── readable: broken or short ───> (skipped, or the next: OPENING)
+    CHECKING ── unreadable (a pulled stick) ─> HELD   (entry and position kept)
+    HELD     ── readable again (re-checked) ─> (reloaded where it was: OPENING)
     any      ── stop, all entries broken ────> IDLE
+
+A file that fails, or ends well before its length (mpv reports a failed read as an
+ordinary eof), may be broken, or on a stick being pulled: the player checks it off the
+loop. A pulled one is held, with its position, and no vanished entry after it is
+tried: the hot-plug rescan decides what plays next, and the saved state keeps it.
 
 A file whose audio output cannot be opened is not a broken file: the entry and its
 position are kept in OUTPUT_LOST and the player retries it until the output is back.
@@ -38,6 +47,8 @@ from headunit.player.playqueue import Entry
 OUTPUT_FAILED = "audio output initialization failed"
 # Seconds the position must go past where a retry started to count as sound again.
 ADVANCED = 0.2
+# Seconds before a track's length an eof is an early one, worth checking the file.
+EARLY_EOF = 3.0
 
 
 class Phase(StrEnum):
@@ -47,6 +58,8 @@ class Phase(StrEnum):
     GOING_ON = "going-on"  # ended; mpv goes on into the next entry by itself (no gap)
     SEEKING = "seeking"  # mpv is seeking; its playback-restart is reported as Seeked
     OUTPUT_LOST = "output-lost"  # the audio output failed; retried with entry and position
+    CHECKING = "checking"  # failed or ended early: is the file still readable?
+    HELD = "held"  # unreadable (a pulled stick): entry and position wait for the media
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +116,32 @@ class OutputLost:
     first: bool
 
 
-Effect = Notice | Started | SeekTo | WentOn | Skipped | OutputLost
+@dataclass(frozen=True, slots=True)
+class Check:
+    """Find out, off the loop, whether `entry`'s file can still be read."""
+
+    entry: Entry
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """`entry`'s file vanished with its media: kept at `position`, nothing else tried;
+    `first` for the check that found it."""
+
+    entry: Entry
+    position: float
+    first: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Reload:
+    """A held entry's file can be read again: load it where it was."""
+
+    entry: Entry
+    position: float
+
+
+Effect = Notice | Started | SeekTo | WentOn | Skipped | OutputLost | Check | Held | Reload
 
 
 class Loader:
@@ -118,6 +156,8 @@ class Loader:
         self._started: int | None = None  # the id of mpv's latest start-file
         self._dropped: set[int] = set()  # ids of next entries taken out of mpv's playlist
         self._outage = False  # between an output failure and the sound coming back
+        self._error: str | None = None  # why the checked file failed; None: an early eof
+        self._held = False  # the checked entry was found unreadable before
 
     @property
     def entry(self) -> Entry | None:
@@ -128,6 +168,11 @@ class Loader:
     def confirmed(self) -> bool:
         """mpv's latest start-file was the current entry's: mpv has it."""
         return self.current is not None and self._started == self.current.mpv_id
+
+    @property
+    def waiting(self) -> bool:
+        """The entry and its position are kept while mpv has nothing open for it."""
+        return self.phase in _WAITING
 
     @property
     def outage(self) -> bool:
@@ -174,7 +219,7 @@ class Loader:
         if self.phase is Phase.OPENING:
             self.pending_seek = seconds
             return False
-        if self.phase is Phase.OUTPUT_LOST:
+        if self.phase in _WAITING:
             self.start = seconds  # where the retry starts
             return False
         self.pending_seek = None
@@ -257,12 +302,20 @@ class Loader:
         return [Notice.OUTPUT_BACK]
 
     def on_end_file(
-        self, mpv_id: int, reason: str, error: str | None, heard: float | None, queue_length: int
+        self,
+        mpv_id: int,
+        reason: str,
+        error: str | None,
+        heard: float | None,
+        length: float | None = None,
     ) -> list[Effect]:
+        """`length`: the current track's length, if known, to tell an early eof."""
         slot = self.current
-        if slot is None or mpv_id != slot.mpv_id or self.phase is Phase.OUTPUT_LOST:
+        if slot is None or mpv_id != slot.mpv_id or self.phase in _WAITING:
             return []
         if reason == "eof":
+            if self._early(heard, length):
+                return [self._check(slot, heard, None)]
             self.failures = 0
             if self.next is None:
                 return [Notice.NEXT]
@@ -272,11 +325,48 @@ class Loader:
             return []  # stopped or replaced by us
         if error == OUTPUT_FAILED:
             return [self._lose_output(slot, self.position(heard))]
-        # mpv goes on into our next entry by itself after an error: we choose instead.
-        self.next = None
+        return [self._check(slot, heard, error or "cannot be played")]
+
+    def _early(self, heard: float | None, length: float | None) -> bool:
+        """An eof well before the length, where no seek leaves the position unsure."""
+        if heard is None or length is None or self.phase is not Phase.PLAYING:
+            return False
+        return heard < length - EARLY_EOF
+
+    def _check(self, slot: Slot, heard: float | None, error: str | None) -> Check:
+        # mpv goes on into our next entry by itself: it may be on the same pulled stick,
+        # so nothing is tried before the check says what happened.
+        self.start = self.position(heard)
+        self.phase, self.next, self._error, self._held = Phase.CHECKING, None, error, False
+        return Check(slot.entry)
+
+    def checked(self, entry: Entry, vanished: bool, queue_length: int) -> list[Effect]:
+        """The check of `entry`'s file: `vanished` (unreadable, gone with its media) or
+        not (a broken or short file)."""
+        slot = self.current
+        if self.phase is not Phase.CHECKING or slot is None or slot.entry is not entry:
+            return []  # the player has moved on meanwhile
+        if vanished:
+            first, self._held, self.phase = not self._held, True, Phase.HELD
+            return [Held(entry, self.start, first)]
+        if self._held:
+            return [Reload(entry, self.start)]  # the media is back
+        if self._error is None:
+            self.failures = 0
+            return [Notice.NEXT]  # shorter than its tags said: on to the next
         self.failures += 1
-        error = error or "cannot be played"
         if self.failures >= queue_length:
             self.stopped()
-            return [Skipped(slot.entry, error, 0), Notice.ALL_BROKEN]
-        return [Skipped(slot.entry, error, self.direction)]
+            return [Skipped(entry, self._error, 0), Notice.ALL_BROKEN]
+        return [Skipped(entry, self._error, self.direction)]
+
+    def recheck(self) -> list[Effect]:
+        """Is a held entry's file back? (a stick that answers again without a rescan)"""
+        if self.phase is not Phase.HELD or self.current is None:
+            return []
+        self.phase = Phase.CHECKING
+        return [Check(self.current.entry)]
+
+
+# Phases that keep an entry and its position while mpv has nothing open for it.
+_WAITING = (Phase.OUTPUT_LOST, Phase.CHECKING, Phase.HELD)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from headunit.player.loading import (
     OUTPUT_FAILED,
+    Check,
+    Held,
     Loader,
     Notice,
     OutputLost,
     Phase,
+    Reload,
     SeekTo,
     Skipped,
     Started,
@@ -85,16 +88,25 @@ def test_an_entry_taken_out_as_mpv_started_it_is_replaced() -> None:
     assert loader.on_start_file(2) == [Notice.NEXT]
 
 
+def fails(loader: Loader, mpv_id: int, error: str | None, queue_length: int) -> list:
+    """An end-file error of a file the check finds readable: a broken file."""
+    entry = loader.entry
+    assert entry is not None
+    assert loader.on_end_file(mpv_id, "error", error, None) == [Check(entry)]
+    assert loader.phase is Phase.CHECKING
+    return loader.checked(entry, vanished=False, queue_length=queue_length)
+
+
 def test_broken_files_are_skipped_the_way_the_user_went_until_all_failed() -> None:
     loader = playing()
     loader.travel(-1, user=True)
     loader.loaded(B, 2, 0.0)
     loader.on_start_file(2)
-    assert loader.on_end_file(2, "error", "no audio", None, 3) == [Skipped(B, "no audio", -1)]
+    assert fails(loader, 2, "no audio", 3) == [Skipped(B, "no audio", -1)]
     loader.loaded(C, 3, 0.0)
-    assert loader.on_end_file(3, "error", None, None, 3) == [Skipped(C, "cannot be played", -1)]
+    assert fails(loader, 3, None, 3) == [Skipped(C, "cannot be played", -1)]
     loader.loaded(A, 4, 0.0)
-    assert loader.on_end_file(4, "error", None, None, 3) == [
+    assert fails(loader, 4, None, 3) == [
         Skipped(A, "cannot be played", 0),  # nowhere left to go
         Notice.ALL_BROKEN,
     ]
@@ -103,17 +115,68 @@ def test_broken_files_are_skipped_the_way_the_user_went_until_all_failed() -> No
 
 def test_a_user_skip_forgives_earlier_failures() -> None:
     loader = playing()
-    assert loader.on_end_file(1, "error", None, None, 2)[0].direction == 1
+    assert fails(loader, 1, None, 2)[0].direction == 1
     loader.travel(1, user=True)
     loader.loaded(B, 2, 0.0)
-    assert loader.on_end_file(2, "error", None, None, 2)[0].direction == 1  # not all broken
+    assert fails(loader, 2, None, 2)[0].direction == 1  # not all broken
 
 
 def test_after_an_error_mpv_going_on_by_itself_is_ignored() -> None:
     loader = playing()
     loader.appended(B, 2)
-    assert loader.on_end_file(1, "error", None, None, 3) == [Skipped(A, "cannot be played", 1)]
+    assert fails(loader, 1, None, 3) == [Skipped(A, "cannot be played", 1)]
     assert loader.on_start_file(2) == []  # the player loads the neighbour itself
+
+
+def test_a_pulled_file_is_held_with_its_position_and_nothing_after_it_is_tried() -> None:
+    loader = playing()
+    loader.appended(B, 2)  # on the same stick
+    assert loader.on_end_file(1, "error", "read error", 9.5) == [Check(A)]
+    assert loader.on_start_file(2) == []  # mpv going on into B is not followed
+    assert loader.on_end_file(2, "error", None, None) == []
+    assert loader.checked(A, vanished=True, queue_length=3) == [Held(A, 9.5, first=True)]
+    assert (loader.phase, loader.entry, loader.position(heard=None)) == (Phase.HELD, A, 9.5)
+    assert loader.waiting
+    assert loader.failures == 0  # not a broken file
+    assert not loader.seek(12.0)  # a seek meanwhile moves where it resumes
+    assert loader.recheck() == [Check(A)]
+    assert loader.checked(A, vanished=True, queue_length=3) == [Held(A, 12.0, first=False)]
+    assert loader.recheck() == [Check(A)]
+    assert loader.checked(A, vanished=False, queue_length=3) == [Reload(A, 12.0)]  # back
+
+
+def test_an_eof_well_before_the_length_is_checked_like_an_error() -> None:
+    loader = playing()
+    loader.appended(B, 2)
+    # mpv reports a failed read as an ordinary eof, here 20 s before the end.
+    assert loader.on_end_file(1, "eof", None, 10.0, length=30.0) == [Check(A)]
+    assert loader.next is None  # not gone on into B
+    assert loader.checked(A, vanished=True, queue_length=3) == [Held(A, 10.0, first=True)]
+
+
+def test_a_short_file_that_reads_fine_goes_on_to_the_next() -> None:
+    loader = playing()
+    assert loader.on_end_file(1, "eof", None, 10.0, length=30.0) == [Check(A)]
+    assert loader.checked(A, vanished=False, queue_length=3) == [Notice.NEXT]
+    assert loader.failures == 0  # not broken: it played what it has
+
+
+def test_an_eof_near_the_length_or_after_a_seek_is_an_end() -> None:
+    loader = playing()
+    loader.appended(B, 2)
+    assert loader.on_end_file(1, "eof", None, 28.5, length=30.0) == []  # gapless on
+    assert loader.phase is Phase.GOING_ON
+    loader = playing()
+    loader.on_seek()  # a seek near the end: where it was heard last says nothing
+    assert loader.on_end_file(1, "eof", None, 10.0, length=30.0) == [Notice.NEXT]
+
+
+def test_a_stale_check_is_ignored() -> None:
+    loader = playing()
+    loader.on_end_file(1, "error", None, 4.0)
+    loader.loaded(B, 2, 0.0)  # the user skipped meanwhile
+    assert loader.checked(A, vanished=True, queue_length=3) == []
+    assert loader.phase is Phase.OPENING
 
 
 def test_a_lost_output_keeps_the_entry_and_position_and_comes_back() -> None:

@@ -152,6 +152,38 @@ async def test_broken_and_missing_files_are_skipped_in_the_direction_of_travel(
     assert rig.controller.state.status is Status.PLAYING
 
 
+async def test_a_broken_file_in_a_looping_queue_is_tried_once_not_on_every_pass(
+    make_rig, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """mpv opens (and prefetches) a broken file once; then the loop passes over it, and
+    never holds it in its playlist again (each prefetch of it kept memory)."""
+    folder = tmp_path / "loop"
+    make_tone(folder / "1 one.flac", 1, tags={"TITLE": "One"})
+    broken = folder / "2 broken.flac"
+    broken.write_bytes(b"\x00not audio at all" * 1000)
+    make_tone(folder / "3 three.flac", 1, tags={"TITLE": "Three"})
+    rig = await make_rig([folder])
+    await run(rig, CommandName.LOOP, "playlist")
+    shown: list[str] = []
+    held: list[list[str]] = []  # mpv's playlist each time it held the broken file
+
+    def passes() -> int:
+        name = title(rig)
+        if name and (not shown or shown[-1] != name):
+            shown.append(name)
+        names = [str(e.get("filename")) for e in rig.player._mpv.playlist]
+        if str(broken) in names and shown.count("Three"):
+            held.append(names)  # after its skip (on the way to Three, the first time)
+        return shown.count("One") >= 3
+
+    await async_wait_for(passes, within=30, what=f"three passes (seen {shown})")
+    skipped = [r for r in caplog.records if r.getMessage().startswith("skipped ")]
+    assert [r.getMessage().split(":")[0] for r in skipped] == [f"skipped {broken}"]
+    assert held == []
+    assert shown.count("2 broken") <= 1  # by its name, while mpv tried it the first time
+    assert [name for name in shown if name != "2 broken"][:5] == ["One", "Three"] * 2 + ["One"]
+
+
 async def test_title_from_file_name_without_tags(make_rig, tmp_path: Path) -> None:
     path = make_tone(tmp_path / "07 - Untagged Song.wav", 2)
     rig = await make_rig([path])
