@@ -513,8 +513,9 @@ class PipeWire:
     """A private PipeWire sound server on a null sink, for tests and benchmarks.
 
     pipewire, wireplumber and pipewire-pulse run as child processes with their own
-    runtime directory and session bus, so nothing reaches a real sound server. The sink
-    `headunit_test` is declared in the server's own configuration, so it comes back
+    runtime directory, state folder and session bus, so nothing reaches a real sound
+    server, nor another test's (wireplumber saves volumes and mutes in its state). The
+    sink `headunit_test` is declared in the server's own configuration, so it comes back
     when the server is restarted; `record` captures its monitor in real time.
     """
 
@@ -528,7 +529,7 @@ class PipeWire:
             target = tmp / "config" / "wireplumber" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-        runtime = tmp / "runtime"
+        runtime = self.runtime = tmp / "runtime"
         runtime.mkdir(parents=True, exist_ok=True)
         runtime.chmod(0o700)
         conf = tmp / "config" / "pipewire" / "pipewire.conf.d"
@@ -547,6 +548,7 @@ class PipeWire:
             **{k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "PIPEWIRE_"))},
             "XDG_RUNTIME_DIR": str(runtime),
             "XDG_CONFIG_HOME": str(tmp / "config"),
+            "XDG_STATE_HOME": str(tmp / "state"),
             "DBUS_SESSION_BUS_ADDRESS": self.bus.address,
         }
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -562,16 +564,40 @@ class PipeWire:
         log.close()
 
     def start(self) -> None:
-        """Start the server (again) and wait until its sink takes a client."""
-        for name in ("pipewire", "wireplumber", "pipewire-pulse"):
-            self._spawn(name)
+        """Start the server (again) and wait until its sink takes a client. wireplumber
+        exits at once when pipewire does not listen yet (and then no stream is ever
+        linked): it and pipewire-pulse start once pipewire listens."""
+        self._spawn("pipewire")
         try:
-            wait_for(self._sink_ready, 15, f"PipeWire's {self.SINK} sink")
+            self._wait(lambda: _listening(self.runtime / "pipewire-0"), "pipewire's socket")
+            for name in ("wireplumber", "pipewire-pulse"):
+                self._spawn(name)
+            self._wait(self._sink_ready, f"wireplumber's default sink {self.SINK}")
         except BaseException:
             self.stop()  # left running, a busy machine's servers would spin on
             raise
 
+    def _wait(self, ready: Callable[[], bool], what: str) -> None:
+        """Until `ready`; a server that exits or a timeout fails with the servers' logs."""
+
+        def check() -> bool:
+            for proc in self.procs:
+                if proc.poll() is not None:
+                    raise AssertionError(f"{proc.args[0]} exited ({proc.returncode})")
+            return ready()
+
+        try:
+            wait_for(check, 15, what)
+        except AssertionError as exc:
+            logs = {path.name: path.read_text(errors="replace") for path in self.tmp.glob("*.log")}
+            tails = "".join(f"\n--- {name}:\n{text[-2000:]}" for name, text in logs.items())
+            raise AssertionError(f"{exc}{tails}") from None
+
     def _sink_ready(self) -> bool:
+        """wireplumber chose the sink, and pipewire-pulse serves it."""
+        chosen = self.run("pw-metadata", "-n", "default", "0", "default.audio.sink", check=False)
+        if f'"name":"{self.SINK}"' not in chosen.stdout:
+            return False
         out = self.run("pactl", "get-default-sink", check=False)
         return out.returncode == 0 and out.stdout.strip() == self.SINK
 
@@ -615,6 +641,16 @@ class PipeWire:
             assert proc.stderr is not None
             raise AssertionError(f"parec exited: {proc.stderr.read().decode()}")
         return "parec" in self.run("pactl", "list", "source-outputs").stdout
+
+
+def _listening(path: Path) -> bool:
+    """A server accepts connections on the Unix socket `path` (not a stale file)."""
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 def read_recording(path: Path) -> Any:

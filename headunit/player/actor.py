@@ -311,6 +311,10 @@ class Player(SnapshotTarget):
         elif kind == "file-loaded":
             effects = loader.on_file_loaded()
         elif kind == "end-file":
+            if event.get("reason") == "eof":
+                # It played to its end: a file shorter than the wait for its tags is
+                # announced by its name now, or a client never learns it played.
+                self._show(ended=True)
             effects = loader.on_end_file(
                 int(event.get("playlist_entry_id") or 0),
                 str(event.get("reason")),
@@ -389,9 +393,10 @@ class Player(SnapshotTarget):
             return
         self._confirm(entry, pos)
 
-    def _show(self) -> None:
+    def _show(self, ended: bool = False) -> None:
         """Announce the confirmed entry once its tags are read; by its name when they
-        take longer than TAGS_PATIENCE (a stick that no longer answers)."""
+        take longer than TAGS_PATIENCE (a stick that no longer answers), or than the
+        file (`ended`)."""
         entry = self._queue.current
         if entry is None or not self._loader.confirmed or self._loader.entry is not entry:
             return
@@ -400,7 +405,7 @@ class Player(SnapshotTarget):
         info = self._infos.get(entry.uri)
         if info is None:
             self._read_tags(entry.uri)
-            if time.monotonic() - self._confirmed_at < TAGS_PATIENCE:
+            if not ended and time.monotonic() - self._confirmed_at < TAGS_PATIENCE:
                 return
             info = placeholder(entry.uri, self._titles.get(entry.uri))
         self._publish(track=snapshot.track_for(entry, info, self._refs.get(entry.uri)))

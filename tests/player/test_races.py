@@ -90,6 +90,26 @@ async def test_a_track_that_ends_before_the_next_ones_tags_are_read_leads_to_it(
     assert rig.recorder.titles()[:4] == [None, "One", "Two", "Three"]
 
 
+async def test_a_track_that_ends_before_its_tags_are_read_is_announced_by_its_name(
+    make_rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B, shorter than the wait for its tags, ends the queue while they are read: it
+    played, so it is announced (by its name) before the stop, and its late tags
+    announce nothing after it. Before, a client never saw B (a busy machine's
+    flaky end-of-queue test)."""
+    gate = TagGate(actor.describe_entry, "B.flac")
+    monkeypatch.setattr(actor, "describe_entry", gate)
+    rig = await make_rig(make_album(tmp_path / "short", ["A", "B"], seconds=0.6))
+    await async_wait_for(
+        lambda: gate.waiting and rig.controller.state.status is Status.STOPPED,
+        what="the stop at the end, B's tags held",
+    )
+    assert rig.recorder.titles() == [None, "A", "2 B", None]
+    await gate.release()
+    await asyncio.sleep(0.5)  # B's tags are back
+    assert rig.recorder.titles() == [None, "A", "2 B", None]
+
+
 def fail_the_output(rig) -> None:  # type: ignore[no-untyped-def]
     """The sound server goes: mpv's output cannot be opened (deterministically: a pcm
     file in a folder that is not there), and mpv is made to reopen it now."""
