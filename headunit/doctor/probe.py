@@ -28,6 +28,9 @@ from headunit.player.libmpv import (
 from headunit.player.mpvbridge import mpv_options
 
 SILENCE_SECONDS = 0.2
+# A healthy output ends the silence in well under a second; a busy machine (mpv starting
+# beside a test suite) took over two, which read as an output that cannot open.
+WAIT_SECONDS = 5.0
 RATE = 8000
 
 
@@ -91,7 +94,10 @@ def sound(config: PlayerConfig) -> dict[str, Any]:
         player.register_event_callback(on_event)
         with tempfile.TemporaryDirectory(prefix="headunit-doctor-") as folder:
             player.command("loadfile", str(_silence(Path(folder))))
-            ended.wait(SILENCE_SECONDS + 2.0)
+            if not ended.wait(SILENCE_SECONDS + WAIT_SECONDS):
+                messages.append(
+                    f"{SILENCE_SECONDS} s of silence did not end within {WAIT_SECONDS} s"
+                )
         device = player.audio_device
     finally:
         player.terminate()
