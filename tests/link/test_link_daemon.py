@@ -158,6 +158,9 @@ async def test_status_shows_the_backend_and_the_users_other_clients(
     car_daemon, backend, make_phone
 ):
     daemon = await car_daemon()
+    # The backend keeps one state per user and greets a new socket with it: a phone that
+    # spoke before the car published would be greeted back only with the car's own state.
+    await async_wait_for(lambda: cached(backend).get("deviceName") == "car")
     phone = await make_phone(backend.url)
     await phone.sio.emit("playback_state_update", {**PHONE_STATE, "isPlaying": False})
 

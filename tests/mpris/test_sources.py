@@ -73,6 +73,8 @@ async def test_mpris_and_controller_give_the_same_state_and_reach_every_sink(
         Command(C.LOOP, str(LoopMode.TRACK)),
     ):
         await controller.execute(command, source="backend")
+    # `execute` returns once mpv is told; the track moves when mpv confirms the start.
+    await until(watcher, "Metadata", lambda m: m["xesam:title"].value == "Two")
     await watcher.wait_property("LoopStatus", "Track")
     await watcher.wait_property("Volume", 0.4)
     await watcher.wait_property("PlaybackStatus", "Paused")
