@@ -120,12 +120,21 @@ async def test_wireplumbers_role_policy_of_docs_car_md_routes_it_as_multimedia(
         server.close()
 
 
-@pytest.mark.parametrize("output", ["pipewire", "pulse"])
+# mpv's outputs a car uses, each as the car would configure it: alsa through ALSA's
+# pulse plugin (libasound2-plugins), as on a car whose ALSA default is the server.
+OUTPUTS = {
+    "pipewire": {"audio_output": "pipewire"},
+    "pulse": {"audio_output": "pulse"},
+    "alsa": {"audio_output": "alsa", "mpv_options": {"audio_device": "alsa/pulse"}},
+}
+
+
+@pytest.mark.parametrize("output", list(OUTPUTS))
 async def test_a_sound_server_restart_keeps_queue_track_and_position(
     pipewire: PipeWire, make_rig, tmp_path: Path, caplog: pytest.LogCaptureFixture, output: str
 ) -> None:
     album = make_album(tmp_path / "long", ["One", "Two", "Three"], seconds=30)
-    rig = await make_rig(album, audio_output=output)
+    rig = await make_rig(album, **OUTPUTS[output])
     await rig.controller.execute(Command(CommandName.NEXT), "test")
     await rig.controller.execute(Command(CommandName.SEEK, 5.0), "test")
     await async_wait_for(
