@@ -1,10 +1,10 @@
 """The local player as one ordered actor: libmpv, driven by our own queue.
 
 Everything that can change the player is a message in one inbox (`inbox.py`): mpv's
-events and property changes (handed over from mpv's thread by `mpvbridge.py`),
-commands, timer ticks, the results of tag reads and file checks, rescans. One task
-takes them out in order and hands each to its transition: a command to its handler
-(`commands.py`), mpv's word and the ticks to `transitions.py`, a rescan to
+events and property changes (handed over from mpv's thread by `mpvbridge.py`), commands,
+timer ticks, the results of tag reads and file checks, rescans. One task takes them out
+in order and hands each to its transition: a command to its handler (`commands.py`),
+mpv's word and tag reads to `transitions.py`, a tick to `timer.py`, a rescan to
 `rescan.py`. Every transition reads the state and commands mpv with no `await` in
 between (the moves they share are `core.py`'s), so no two of them interleave. The
 blocking work (creating mpv, reading tags, expanding an opened URI, terminating mpv)
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 from headunit.config import PlayerConfig
 from headunit.model import Command, CommandError, CommandName
-from headunit.player import commands, rescan, snapshot, transitions
+from headunit.player import commands, rescan, snapshot, timer, transitions
 from headunit.player.core import PlayerCore
 from headunit.player.inbox import (
     Call,
@@ -163,13 +163,13 @@ class Player(PlayerCore):
                 if not done.done():
                     done.set_result(None)
             case TagsRead(uri, info, final):
-                self._on_tags(uri, info, final)
+                transitions.on_tags(self, uri, info, final)
             case Checked(entry, vanished):
                 transitions.carry_out(self, self._loader.checked(entry, vanished, len(self._queue)))
             case Go(direction):
                 self._advance(direction, user=False)
             case Tick():
-                transitions.on_tick(self)
+                timer.on_tick(self)
 
     def _on_call(self, call: Call) -> None:
         try:

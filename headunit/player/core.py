@@ -9,10 +9,10 @@ gapless join, stop, and publish a fresh snapshot to the controller. A track is
 announced once its tags are read, or by its name when they are slow.
 
 Only the actor (`actor.py`) runs these moves, from its one task: the command handlers
-(`commands.py`), the transitions on mpv's word and the timer's (`transitions.py`) and
-on a rescan (`rescan.py`) are made of them. Their underscored names are this package's
-own: those modules read and move them; nothing outside `headunit/player/` does. They
-import this module, never the other way: the data flows one way.
+(`commands.py`), the transitions on mpv's word (`transitions.py`), on the timer's
+(`timer.py`) and on a rescan (`rescan.py`) are made of them. Their underscored names are
+this package's own: those modules read and move them; nothing outside `headunit/player/`
+does. They import this module, never the other way: the data flows one way.
 """
 
 from __future__ import annotations
@@ -55,8 +55,6 @@ OUTPUT_OPEN_TIMEOUT = 4.0
 OUTPUT_OPEN_TIMEOUT_MOST = 16.0
 # Seconds a confirmed entry waits for its tags before it is announced by its name.
 TAGS_PATIENCE = 2.0
-# The fields of a shown track its tags give (the rest mpv tells once the file is open).
-_FROM_TAGS = ("title", "artist", "album", "album_artist", "genre", "track_number", "disc_number")
 # A loadfile mpv refused has no playlist entry; mpv's own ids start at 1.
 _REFUSED = 0
 
@@ -168,24 +166,6 @@ class PlayerCore(SnapshotTarget):
             log.exception("reading the tags of %s failed", uri)
             info, final = placeholder(uri, title), False
         self._inbox.put_nowait(TagsRead(uri, info, final))
-
-    def _on_tags(self, uri: str, info: TrackInfo, final: bool) -> None:
-        self._reading.discard(uri)
-        # A failed read (a pulled stick) is not kept as final: its name stands in, and
-        # the tags are read again when a rescan finds the file (a re-plugged stick).
-        if final or uri not in self._infos:
-            self._infos[uri] = info
-        if final:
-            self._read_once.add(uri)
-        if not final:
-            self._unsure.add(uri)
-        shown = self._state.track
-        if final and shown is not None and shown.uri == uri and not is_stream(uri):
-            # Its name stood in while the tags were slow: now the tags. What mpv said
-            # of the file (media type, a stream's title and length) stays.
-            self._update_track(**{name: getattr(info, name) for name in _FROM_TAGS})
-        self._show()
-        self._publish()
 
     def _refresh_next(self) -> None:
         """Keep mpv's next entry what the queue says comes next; read the tags of the

@@ -1,11 +1,11 @@
-"""What the player does on mpv's word: its events, its properties, and the timer.
+"""What the player does on mpv's word (its events and properties) and on a tag read.
 
 Each function here is one transition of the actor (`actor.py`), run from its one task:
 it reads the player's state and commands mpv with no `await` in between. What mpv's
 events mean for our entries is decided by the load state machine (`loading.py`); its
-effects are carried out here with the player's moves (`core.py`). On each tick the
-stall watchdog (`watchdog.py`) checks that mpv agrees with what the player intends, a
-lost output is retried and a held entry's file is checked again.
+effects are carried out here with the player's moves (`core.py`): a file confirmed and
+announced, mpv gone on into the next one, a file skipped, an output lost, a file held
+while its media is away.
 """
 
 from __future__ import annotations
@@ -17,21 +17,19 @@ from typing import Any
 
 from headunit.media import is_stream
 from headunit.model import CommandError
-from headunit.player import loading, pull, watchdog
-from headunit.player.core import (
-    OUTPUT_OPEN_TIMEOUT,
-    OUTPUT_OPEN_TIMEOUT_MOST,
-    OUTPUT_RETRY_SECONDS,
-    PlayerCore,
-)
+from headunit.player import loading, pull
+from headunit.player.core import OUTPUT_OPEN_TIMEOUT, OUTPUT_RETRY_SECONDS, PlayerCore
 from headunit.player.inbox import Checked, Go
 from headunit.player.loading import Effect, Notice, Phase
 from headunit.player.playqueue import Entry
+from headunit.state import TrackInfo
 
 log = logging.getLogger(__name__)
 
 # Seconds between checks of a held entry's file (a stick that answers again in place).
 RECHECK_SECONDS = 2.0
+# The fields of a shown track its tags give (the rest mpv tells once the file is open).
+_FROM_TAGS = ("title", "artist", "album", "album_artist", "genre", "track_number", "disc_number")
 
 
 def on_event(player: PlayerCore, event: dict[str, Any]) -> None:
@@ -152,10 +150,10 @@ def _output_lost(player: PlayerCore, lost: loading.OutputLost) -> None:
             lost.position,
             OUTPUT_RETRY_SECONDS,
         )
-    _halt_for_retry(player)
+    halt_for_retry(player)
 
 
-def _halt_for_retry(player: PlayerCore) -> None:
+def halt_for_retry(player: PlayerCore) -> None:
     if player._mpv is not None:
         player._mpv.command("stop")  # or mpv would try the rest of its playlist
     player._publish()
@@ -229,66 +227,23 @@ def _stream_title(player: PlayerCore, metadata: dict[str, Any]) -> None:
         player._update_track(title=str(title))
 
 
-def on_tick(player: PlayerCore) -> None:
-    now = time.monotonic()
-    loader = player._loader
-    if loader.phase is Phase.OUTPUT_LOST:
-        if player._retry_at is not None and now >= player._retry_at:
-            player._retry_output()
-    elif loader.phase is Phase.HELD:
-        if player._recheck_at is not None and now >= player._recheck_at:
-            carry_out(player, loader.recheck())
-    elif loader.outage and now - player._attempt_at >= player._open_timeout:
-        # The retry opened nothing that plays: bounded, and tried again.
-        log.debug("no sound %g s after a retry: trying again", player._open_timeout)
-        player._open_timeout = min(2 * player._open_timeout, OUTPUT_OPEN_TIMEOUT_MOST)
-        loader.still_lost()
-        _halt_for_retry(player)
+def on_tags(player: PlayerCore, uri: str, info: TrackInfo, final: bool) -> None:
+    player._reading.discard(uri)
+    # A failed read (a pulled stick) is not kept as final: its name stands in, and
+    # the tags are read again when a rescan finds the file (a re-plugged stick).
+    if final or uri not in player._infos:
+        player._infos[uri] = info
+    if final:
+        player._read_once.add(uri)
+    if not final:
+        player._unsure.add(uri)
+    shown = player._state.track
+    if final and shown is not None and shown.uri == uri and not is_stream(uri):
+        # Its name stood in while the tags were slow: now the tags. What mpv said
+        # of the file (media type, a stream's title and length) stays.
+        player._update_track(**{name: getattr(info, name) for name in _FROM_TAGS})
     player._show()
-    waited = player._watchdog.stalled(now, _expecting_progress(player))
-    if waited is None:
-        return
-    # mpv has our file open and says nothing is wrong, but its position stands
-    # still: the output no longer takes the sound (ALSA to a server that went
-    # away). An outage, not a stall of the player's: retried like a failed output.
-    heard = player._heard
-    if heard is not None and player._loader.confirmed and not player._idle:
-        carry_out(player, player._loader.output_stuck(heard))
-    if not player._loader.outage:
-        _recover(player, waited)
-
-
-def _expecting_progress(player: PlayerCore) -> bool:
-    """Intent playing, a local file to play, no outage being waited out."""
-    entry = player._loader.entry
-    return (
-        entry is not None
-        and not player._paused
-        and not player._loader.outage
-        and not player._loader.waiting
-        and not is_stream(entry.uri)
-    )
-
-
-def _recover(player: PlayerCore, waited: float) -> None:
-    """mpv shows nothing of the file we mean to play: load it again where it was."""
-    entry = player._loader.entry
-    assert entry is not None
-    at = player._heard if player._heard is not None else player._loader.start
-    watchdog.log.warning(
-        "nothing from mpv for %.1f s while %s should play (phase %s, "
-        "mpv %s, position %s): reloading it at %.1f s (recovery %d)",
-        waited,
-        entry.uri,
-        player._loader.phase,
-        "idle" if player._idle else "busy",
-        "unheard" if player._heard is None else f"stuck at {player._heard:.1f} s",
-        at,
-        player._watchdog.recovered(),
-    )
-    pos = player._queue.find(entry.id)
-    if pos is not None:
-        player._load(pos, start=at)
+    player._publish()
 
 
 def _text(value: object) -> str | None:
