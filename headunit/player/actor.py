@@ -159,9 +159,12 @@ class Player(PlayerCore):
             case Call():
                 self._on_call(message)
             case Rescanned(scanned, titles, done):
-                rescan.rescanned(self, scanned, titles)
-                if not done.done():
-                    done.set_result(None)
+                try:
+                    rescan.rescanned(self, scanned, titles)
+                finally:
+                    # Even when it failed (logged by _consume): the rescans that
+                    # follow wait for this one.
+                    _settle(done, None)
             case TagsRead(uri, info, final):
                 transitions.on_tags(self, uri, info, final)
             case Checked(entry, vanished):
@@ -175,11 +178,23 @@ class Player(PlayerCore):
         try:
             commands.HANDLERS[call.command.name](self, call.command, call.found)
         except CommandError as exc:
-            if not call.done.done():
-                call.done.set_exception(exc)
+            _settle(call.done, exc)
+        except Exception as exc:
+            # A bug, logged by _consume: its caller is answered, not left waiting.
+            _settle(call.done, CommandError(f"the player failed: {exc!r}"))
+            raise
         else:
-            if not call.done.done():
-                call.done.set_result(None)
+            _settle(call.done, None)
 
     def _carry_out(self, effects: list[Effect]) -> None:
         transitions.carry_out(self, effects)
+
+
+def _settle(done: asyncio.Future[None], error: CommandError | None) -> None:
+    """Answer whoever waits on `done`, unless it no longer waits (cancelled)."""
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
