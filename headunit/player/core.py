@@ -147,7 +147,9 @@ class PlayerCore(SnapshotTarget):
         )
 
     def _carry_out(self, effects: list[Effect]) -> None:
-        """Act on what the load state machine decided (the transitions, in the actor)."""
+        """Act on what the load state machine decided: `actor.Player` hands the effects
+        to `transitions.py` (a refused loadfile has some), which this module, imported by
+        it, does not import."""
         raise NotImplementedError
 
     # -- tags --------------------------------------------------------------------------
