@@ -1,7 +1,13 @@
 """The local player: libmpv driven by our own queue, as one ordered actor.
 
-- `actor.py`: the `Player`; one task consumes its inbox in order and makes every
-  decision and every call into mpv, with no `await` in between.
+- `actor.py`: the `Player`; one task consumes its inbox in order and hands each
+  message to its transition, which decides and calls into mpv with no `await` between.
+- `commands.py`: what each command does to the queue and mpv.
+- `transitions.py`: what mpv's events and properties, and tag reads, change.
+- `timer.py`: each tick's checks: output retries, late tags, the watchdog.
+- `rescan.py`: what a rescan of the media changes (a stick plugged or pulled).
+- `core.py`: the state they all read, and the moves they are made of (load an entry,
+  step through the queue, keep mpv's next entry, publish a snapshot).
 - `inbox.py`: what the inbox carries (mpv's events, commands, ticks, tag reads).
 - `mpvbridge.py`: libmpv's options and creation, and its event thread's hand-over.
 - `loading.py`: what mpv's events mean for our entries (a pure state machine).

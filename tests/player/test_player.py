@@ -10,7 +10,9 @@ import pytest
 from support import async_wait_for, make_album, make_tone
 
 from headunit.config import PlayerConfig
+from headunit.media import scan
 from headunit.model import Command, CommandError, CommandName, LoopMode
+from headunit.player import commands, rescan
 from headunit.player.loading import Phase
 from headunit.state import Status
 
@@ -357,4 +359,37 @@ async def test_a_reload_applies_replaygain_without_stopping(make_rig, album: lis
     new = PlayerConfig(audio_output="null", replaygain="album", replaygain_preamp=3.0)
     rig.player.reconfigure(new)
     assert (rig.player._mpv["replaygain"], rig.player._mpv["replaygain-preamp"]) == ("album", 3.0)
+    await playing(rig, "One")
+
+
+def broken(*_args: object) -> None:
+    """A transition with a bug (injected: nothing in the player fails like this on cue)."""
+    raise RuntimeError("a bug")
+
+
+async def test_a_command_the_player_fails_at_is_answered_and_the_next_one_runs(
+    make_rig, album: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its caller hears of it instead of waiting for ever (a D-Bus call that times out,
+    a phone's command that never returns), and the player goes on."""
+    rig = await make_rig(album)
+    await playing(rig, "One")
+    monkeypatch.setitem(commands.HANDLERS, CommandName.PAUSE, broken)
+    with pytest.raises(CommandError, match="a bug"):
+        await run(rig, CommandName.PAUSE)
+    monkeypatch.undo()
+    await run(rig, CommandName.PAUSE)
+    assert rig.controller.state.status is Status.PAUSED
+
+
+async def test_a_rescan_the_player_fails_at_still_returns(
+    make_rig, album: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Or the daemon's next rescan (a stick plugged in) would wait for it for ever."""
+    rig = await make_rig(album)
+    await playing(rig, "One")
+    monkeypatch.setattr(rescan, "rescanned", broken)
+    await rig.player.media_changed(scan([str(album[0].parent)]), {})
+    monkeypatch.undo()
+    await rig.player.media_changed(scan([str(album[0].parent)]), {})
     await playing(rig, "One")

@@ -20,7 +20,7 @@ import pytest
 from support import async_wait_for, make_album, statuses
 
 from headunit.model import Command, CommandName
-from headunit.player import actor, mpvbridge
+from headunit.player import core, mpvbridge
 from headunit.state import Status, TrackInfo
 
 pytestmark = pytest.mark.timeout(60)
@@ -77,8 +77,8 @@ async def test_a_track_that_ends_before_the_next_ones_tags_are_read_leads_to_it(
     play, then Three; before the actor, Three was appended, started, and Two never
     played (the music went on, a track short; in the car, silence when Three was the
     last)."""
-    gate = TagGate(actor.describe_entry, "Two")
-    monkeypatch.setattr(actor, "describe_entry", gate)
+    gate = TagGate(core.describe_entry, "Two")
+    monkeypatch.setattr(core, "describe_entry", gate)
     rig = await make_rig(album)
     await playing(rig, "One")
     await async_wait_for(lambda: gate.waiting, what="Two's tags asked for")
@@ -97,8 +97,8 @@ async def test_a_track_that_ends_before_its_tags_are_read_is_announced_by_its_na
     played, so it is announced (by its name) before the stop, and its late tags
     announce nothing after it. Before, a client never saw B (a busy machine's
     flaky end-of-queue test)."""
-    gate = TagGate(actor.describe_entry, "B.flac")
-    monkeypatch.setattr(actor, "describe_entry", gate)
+    gate = TagGate(core.describe_entry, "B.flac")
+    monkeypatch.setattr(core, "describe_entry", gate)
     rig = await make_rig(make_album(tmp_path / "short", ["A", "B"], seconds=0.6))
     await async_wait_for(
         lambda: gate.waiting and rig.controller.state.status is Status.STOPPED,
@@ -179,13 +179,13 @@ async def test_a_return_whose_position_never_advances_is_not_sound(
     lost_at = rig.controller.position()
     frozen.set()
     bring_the_output_back(rig)
-    await asyncio.sleep(actor.OUTPUT_OPEN_TIMEOUT + 1.5)  # a retry "plays", silently
+    await asyncio.sleep(core.OUTPUT_OPEN_TIMEOUT + 1.5)  # a retry "plays", silently
     assert rig.controller.state.status is Status.PAUSED
     assert rig.controller.position() == lost_at
     frozen.clear()
     await async_wait_for(
         lambda: rig.controller.state.status is Status.PLAYING,
-        actor.OUTPUT_OPEN_TIMEOUT + BACK_WITHIN,
+        core.OUTPUT_OPEN_TIMEOUT + BACK_WITHIN,
         "playing once the position advances",
     )
     assert statuses(rig.recorder.states[shown:]) == [Status.PAUSED, Status.PLAYING]
