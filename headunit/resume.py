@@ -25,6 +25,14 @@ class StaleState(ValueError):
 
 
 @dataclass(frozen=True)
+class ResumePoint:
+    """Where a track was when its media was pulled: a re-plug resumes it there."""
+
+    uri: str
+    position: float
+
+
+@dataclass(frozen=True)
 class ResumeState:
     uris: list[str]
     order: list[int]
@@ -35,6 +43,8 @@ class ResumeState:
     loop: LoopMode = LoopMode.NONE
     paused: bool = False
     interrupted: bool = False  # paused because another source played (not by the user)
+    # Tracks of pulled media, newest last, while the queue plays on without them.
+    pulled: tuple[ResumePoint, ...] = ()
 
     @property
     def current_index(self) -> int | None:
@@ -56,6 +66,7 @@ class Plan:
     volume: float | None  # None: keep the player's default
     loop: LoopMode
     paused: bool
+    pulled: tuple[ResumePoint, ...] = ()
 
 
 def available(uri: str) -> bool:
@@ -69,7 +80,8 @@ def plan(saved: ResumeState | None, scanned: list[str], mode: str) -> Plan:
     index = None if saved is None or mode == "off" else saved.current_index
     if saved is None or index is None:
         volume = saved.volume if saved is not None else None
-        return Plan(Queue(scanned), 0.0, volume, LoopMode.NONE, paused=False)
+        pulled = _still_pulled(saved)
+        return Plan(Queue(scanned), 0.0, volume, LoopMode.NONE, paused=False, pulled=pulled)
     current = saved.uris[index]
     if not available(current):
         raise StaleState(f"the track it was playing, {current}, is gone")
@@ -88,4 +100,11 @@ def plan(saved: ResumeState | None, scanned: list[str], mode: str) -> Plan:
         saved.loop,
         # Paused by another source when the power went: the car must not blast at start.
         paused=mode == "pause" or saved.interrupted,
+        pulled=_still_pulled(saved),
     )
+
+
+def _still_pulled(saved: ResumeState | None) -> tuple[ResumePoint, ...]:
+    """The pulled tracks whose media is still away; one plugged back while the car was
+    off is not jumped to later: the car resumes what it saved as playing."""
+    return tuple(p for p in saved.pulled if not available(p.uri)) if saved else ()

@@ -25,7 +25,7 @@ from typing import Any
 
 from headunit.files import write_atomically
 from headunit.model import LoopMode
-from headunit.resume import VERSION, ResumeState
+from headunit.resume import VERSION, ResumePoint, ResumeState
 from headunit.state import PlayerState, Status
 from headunit.tasks import Background
 
@@ -68,6 +68,7 @@ def encode(state: ResumeState) -> bytes:
             "loop": str(state.loop),
             "paused": state.paused,
             "interrupted": state.interrupted,
+            "pulled": [{"uri": p.uri, "position": p.position} for p in state.pulled],
         }
     )
 
@@ -96,6 +97,7 @@ def decode(raw: bytes, raw_queue: bytes | None = None) -> ResumeState:
         _require(isinstance(doc["shuffle"], bool) and isinstance(doc["paused"], bool), "flags")
         interrupted = doc.get("interrupted", False)  # absent from files of older versions
         _require(isinstance(interrupted, bool), "interrupted")
+        pulled = tuple(_point(p) for p in doc.get("pulled", ()))  # absent before, too
         return ResumeState(
             uris=uris,
             order=order,
@@ -106,9 +108,16 @@ def decode(raw: bytes, raw_queue: bytes | None = None) -> ResumeState:
             loop=LoopMode(doc["loop"]),
             paused=doc["paused"],
             interrupted=interrupted,
+            pulled=pulled,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CorruptState(f"bad field: {exc}") from None
+
+
+def _point(doc: Any) -> ResumePoint:
+    uri, position = doc["uri"], float(doc["position"])
+    _require(isinstance(uri, str) and math.isfinite(position), "pulled")
+    return ResumePoint(uri, max(0.0, position))
 
 
 def _current(doc: dict[str, Any], uris: list[str], order: list[int]) -> int | None:

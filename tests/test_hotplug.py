@@ -296,14 +296,28 @@ def test_a_yanked_stick_holds_its_track_and_a_replug_resumes_it(start_daemon, fu
     assert "Traceback" not in daemon.log()
 
 
-def test_a_yanked_stick_in_a_looping_queue_plays_on_with_what_is_left(
+def test_a_yanked_stick_in_a_looping_queue_plays_on_and_a_replug_resumes_its_track(
     start_daemon, fuse_stick, tmp_path
 ):
-    """The same pull with `loop playlist`: Home, before Two, is what plays next."""
-    _, daemon, shown, before = yank_while_two_plays(start_daemon, fuse_stick, tmp_path, "playlist")
+    """The same pull with `loop playlist`: Home, before Two, is what plays next; the saved
+    state keeps where Two was, and plugging the stick back resumes Two there."""
+    plugged, daemon, shown, before = yank_while_two_plays(
+        start_daemon, fuse_stick, tmp_path, "playlist"
+    )
     wait_for(lambda: shown.seen("Playing", "Home"), PULLED, "Home playing on")
-    shown.stop()
     after = daemon.log()[len(before) :]
     assert shown.titles() == ["Two", "Home"], shown.states()
     assert "skipped" not in after
     assert after.count("is gone; playing on with what is left") == 1, after
+    saved = wait_for(lambda: Store(tmp_path / "state").load(), what="a saved state")
+    assert saved.current_uri == str(tmp_path / "home" / "1 Home.flac")
+    [point] = saved.pulled
+    assert point.uri == str(tmp_path / "usb" / "Album" / "2 Two.flac")
+    assert point.position >= 7
+
+    mark = len(shown.states())
+    plugged.plug()
+    resumed = wait_for(lambda: shown.seen("Playing", "Two", after=mark), PULLED, "Two resumed")
+    shown.stop()
+    assert point.position - 1 <= resumed["position"] < point.position + 5
+    assert "Traceback" not in daemon.log()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from headunit.model import LoopMode
-from headunit.resume import ResumeState, StaleState, plan
+from headunit.resume import ResumePoint, ResumeState, StaleState, plan
 from headunit.store import Store, decode, encode, encode_queue
 
 
@@ -115,6 +115,29 @@ def test_the_interrupted_mark_round_trips_and_older_files_load_without_it(tmp_pa
     loaded = Store(tmp_path).load()
     assert loaded is not None
     assert not loaded.interrupted
+
+
+def test_pulled_tracks_round_trip_reach_the_plan_and_older_files_load_without_them(
+    tmp_path: Path,
+) -> None:
+    """A stick pulled while the queue played on: where its track was survives a power
+    cut, for a re-plug to resume it."""
+    a, b = files(tmp_path, "a.flac", "b.flac")
+    point = ResumePoint("/media/usb/Album/2 Two.flac", 42.5)
+    store = Store(tmp_path / "state")
+    store.save(saved([a, b], 1, pulled=(point,)))
+    loaded = store.load()
+    assert loaded is not None
+    assert loaded.pulled == (point,)
+    assert plan(loaded, [a, b], "play").pulled == (point,)
+    doc = json.loads((tmp_path / "state" / "state.json").read_text())
+    del doc["pulled"]  # as written before pulled tracks were kept
+    (tmp_path / "state" / "state.json").write_text(json.dumps(doc))
+    older = Store(tmp_path / "state").load()
+    assert older is not None
+    assert older.pulled == ()
+    back = ResumePoint(a, 3.0)  # plugged back while the car was off
+    assert plan(saved([a, b], 1, pulled=(back, point)), [a, b], "play").pulled == (point,)
 
 
 def test_a_state_interrupted_by_another_source_resumes_paused(tmp_path: Path) -> None:

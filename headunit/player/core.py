@@ -40,7 +40,7 @@ from headunit.player.playqueue import Queue
 from headunit.player.snapshot import Moment, describe_entry
 from headunit.player.tags import placeholder
 from headunit.player.watchdog import Watchdog
-from headunit.resume import Plan, ResumeState
+from headunit.resume import Plan, ResumePoint, ResumeState
 from headunit.state import PlayerState, QueueListing, Status, Track, TrackInfo
 from headunit.tasks import Background
 
@@ -75,6 +75,9 @@ class PlayerCore(SnapshotTarget):
         # The saved state of media that went away (a pulled stick): saved as it was, and
         # resumed when the media comes back to a silent car.
         self._held = held
+        # Where the tracks of pulled media were, while the queue plays on without them:
+        # a re-plug resumes its track there (`rescan.py`).
+        self._pulled: list[ResumePoint] = list(plan.pulled or (held.pulled if held else ()))
         self._art_dir = art_dir  # where embedded covers are extracted, once each
         self._queue: Queue = plan.queue
         self._plan = plan
@@ -100,6 +103,7 @@ class PlayerCore(SnapshotTarget):
         self._confirmed_at = 0.0  # when mpv confirmed the current entry
         self._retry_at: float | None = None  # when to retry a lost output
         self._recheck_at: float | None = None  # when to check a held entry's file again
+        self._held_since: float | None = None  # when the held entry's file first failed
         self._attempt_at = 0.0  # when the latest output retry was sent
         self._open_timeout = OUTPUT_OPEN_TIMEOUT
         self._seek_unannounced = False  # a Seeked waiting for its track's announcement
@@ -144,6 +148,7 @@ class PlayerCore(SnapshotTarget):
             shuffle=self._queue.shuffled,
             loop=self._state.loop,
             paused=self._state.status is Status.PAUSED,
+            pulled=tuple(self._pulled),
         )
 
     def _carry_out(self, effects: list[Effect]) -> None:
@@ -297,6 +302,7 @@ class PlayerCore(SnapshotTarget):
         now = time.monotonic()
         self._watchdog.progress(now)
         self._attempt_at, self._retry_at, self._heard = now, None, None
+        self._held_since = None
         self._seek_unannounced = False
         try:
             result = self._mpv.command(*self._loadfile.args(entry.uri, "replace", options))
@@ -313,7 +319,7 @@ class PlayerCore(SnapshotTarget):
         pos = self._neighbour(direction)
         if pos is None:
             if not user:
-                self._stopped()
+                self._stop_at_end()
         elif self._loader.entry is None:
             # MPRIS: a skip while stopped stays stopped; Play starts the new entry.
             self._queue.go(pos)
@@ -321,9 +327,41 @@ class PlayerCore(SnapshotTarget):
         else:
             self._load(pos)
 
+    def _stop_at_end(self, pos: int | None = None) -> None:
+        """Nothing to go on to from `pos` (default: after the entry loaded): the end of
+        the queue, or only files found broken left, which one line says."""
+        left = self._broken_left(pos)
+        if left:
+            self._stop_broken(left)
+        else:
+            self._stopped()
+
+    def _broken_left(self, pos: int | None) -> list[str]:
+        """The files from `pos` on (default: after the entry loaded) that the player
+        passes over as broken, up to the end of the queue or the first one that is not."""
+        if pos is None:
+            here = self._here()
+            pos = None if here is None else self._queue.step(here, 1, self._state.loop)
+        left: list[str] = []
+        for _ in range(len(self._queue)):
+            if pos is None or self._queue.entry_at(pos).uri not in self._broken:
+                break
+            left.append(self._queue.entry_at(pos).uri)
+            pos = self._queue.step(pos, 1, self._state.loop)
+        return list(dict.fromkeys(left))
+
+    def _stop_broken(self, left: list[str]) -> None:
+        """Stop, saying why: `left`, the files there were to play, are all broken."""
+        log.warning(
+            "every file left in the queue is broken (%d: %s); stopped",
+            len(left),
+            ", ".join(left[:3]) + (", ..." if len(left) > 3 else ""),
+        )
+        self._stopped()
+
     def _stopped(self) -> None:
         self._loader.stopped()
-        self._retry_at = self._recheck_at = None
+        self._retry_at = self._recheck_at = self._held_since = None
         if self._mpv is not None:
             self._mpv.command("stop")
         self._publish(track=None)

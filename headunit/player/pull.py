@@ -30,7 +30,7 @@ def check(uri: str) -> Found:
     media to be pulled, and its failures are the stream's."""
     if is_stream(uri):
         return Found.READABLE
-    path = unquote(urlparse(uri).path) if uri.startswith("file:") else uri
+    path = _path(uri)
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
@@ -44,6 +44,44 @@ def check(uri: str) -> Found:
     finally:
         os.close(fd)
     return Found.READABLE
+
+
+def mount_points() -> list[str]:
+    """Every mount point, from the mount table (no device is touched)."""
+    with open("/proc/self/mountinfo", "rb") as table:
+        # Field 5 is the mount point, with spaces and the like escaped as octal.
+        return [
+            line.split()[4].decode("unicode_escape").encode("latin-1").decode(errors="replace")
+            for line in table
+        ]
+
+
+def medium(uri: str, points: list[str]) -> str | None:
+    """The mount point (of `points`) `uri`'s file is on: the stick it came from. None for
+    a stream, or a file on the root filesystem: a file there that keeps failing is a bad
+    file, not a medium going away."""
+    if is_stream(uri):
+        return None
+    path = os.path.abspath(_path(uri))
+    found = max((p for p in points if _under(path, p)), key=len, default="/")
+    return None if found == "/" else found
+
+
+def on(uri: str, mount: str, points: list[str]) -> bool:
+    """Whether `uri`'s file is on `mount` (not on another mount below it); cheap for
+    the many files elsewhere."""
+    if is_stream(uri):
+        return False
+    path = os.path.abspath(_path(uri))
+    return _under(path, mount) and medium(uri, points) == mount
+
+
+def _under(path: str, mount: str) -> bool:
+    return path == mount or path.startswith(mount.rstrip("/") + "/")
+
+
+def _path(uri: str) -> str:
+    return unquote(urlparse(uri).path) if uri.startswith("file:") else uri
 
 
 def vanished(found: Found, read_before: bool) -> bool:

@@ -2,19 +2,26 @@
 
 A silent car starts the media found, resuming where it was (or where the media that
 went was held); otherwise the queue is merged without interrupting the entry that
-plays, unless that one is gone. Run by the actor (`actor.py`) from its one task, with
+plays, unless that one is gone: then where it was is kept, and a re-plug of its media
+resumes it there. A stick that keeps failing without being unmounted is given up the
+same way (`give_up_held`, from the timer). Run by the actor (`actor.py`) from its one task, with
 no `await`, like every other transition.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from headunit import resume
+from headunit.player import pull
 from headunit.player.core import PlayerCore
+from headunit.resume import ResumePoint
 
 log = logging.getLogger(__name__)
+
+# Pulled tracks kept for a re-plug (one per stick in practice): the oldest go first.
+PULLED_KEPT = 8
 
 
 def rescanned(player: PlayerCore, scanned: list[str], titles: Mapping[str, str]) -> None:
@@ -30,22 +37,76 @@ def rescanned(player: PlayerCore, scanned: list[str], titles: Mapping[str, str])
     if player._loader.entry is None and (len(player._queue) == 0 or player._held is not None):
         _start_found(player, scanned)
         return
+    _merge(player, scanned, resume.available)
+
+
+def give_up_held(player: PlayerCore, after: float) -> None:
+    """The held entry's medium stays mounted but its reads have kept failing for
+    `after` s: play on without that medium, as after a pull (a re-plug resumes the
+    track). The medium is read from the mount table; a file on the root filesystem
+    that keeps failing is a bad file, and goes alone."""
+    entry = player._loader.entry
+    assert entry is not None
+    points = pull.mount_points()
+    medium = pull.medium(entry.uri, points)
+    log.warning("%s kept failing for %g s: playing on without %s", entry.uri, after, medium or "it")
+    player._held_since = player._recheck_at = None
+
+    def keep(uri: str) -> bool:
+        return uri != entry.uri and (medium is None or not pull.on(uri, medium, points))
+
+    _merge(player, [uri for uri in player._queue.uris if keep(uri)], keep)
+
+
+def _merge(player: PlayerCore, scanned: list[str], keep: Callable[[str], bool]) -> None:
+    """Adopt `scanned`, without the entries `keep` refuses; when the entry that plays
+    is gone, keep where it was (for a re-plug) and play on with what is left."""
     before = player.resume_snapshot()
     gone = player._queue.current
-    merged = player._queue.merge(scanned, resume.available, loop=player._state.loop)
+    merged = player._queue.merge(scanned, keep, loop=player._state.loop)
     if not merged.current_gone:
         if merged.added or merged.removed:
             log.info("media: %d entries added, %d gone", merged.added, merged.removed)
-        player._publish()
-        player._refresh_next()  # what comes next may have changed
+        if not _replugged(player, scanned):
+            player._publish()
+            player._refresh_next()  # what comes next may have changed
         return
     player._held = before
+    if gone is not None and player._loader.entry is not None:
+        kept = [p for p in player._pulled if p.uri != gone.uri][1 - PULLED_KEPT :]
+        player._pulled = [*kept, ResumePoint(gone.uri, before.position)]
     if merged.ran_out or player._loader.entry is None:
         log.info("media: %s is gone and nothing after it is left; stopped", gone and gone.uri)
         player._stopped()
-    else:
-        log.info("media: %s is gone; playing on with what is left", gone and gone.uri)
-        player._load(player._queue.position or 0)
+        return
+    first = player._queue.position or 0
+    pos: int | None = first
+    if player._queue.entry_at(first).uri in player._broken:
+        pos = player._step_from(first, 1)  # known broken: not opened again
+    if pos is None:
+        player._stop_at_end(first)
+        return
+    log.info("media: %s is gone; playing on with what is left", gone and gone.uri)
+    player._load(pos)
+
+
+def _replugged(player: PlayerCore, scanned: list[str]) -> bool:
+    """A pulled track whose media is back while the queue played on without it: the
+    newest such is resumed where it was pulled. False if none is back."""
+    found = set(scanned)
+    back = [p for p in player._pulled if p.uri in found]
+    if not back or player._loader.entry is None:
+        return False  # stopped by the user: a re-plug does not start the music
+    player._pulled = [p for p in player._pulled if p.uri not in found]
+    point = back[-1]
+    entries = player._queue.in_order()
+    pos = next((i for i, e in enumerate(entries) if e.uri == point.uri), None)
+    if pos is None:
+        return False
+    log.info("media: %s is back; resuming it at %.1f s", point.uri, point.position)
+    player._loader.travel(1, user=True)
+    player._load(pos, start=point.position)
+    return True
 
 
 def _start_found(player: PlayerCore, scanned: list[str]) -> None:
@@ -55,6 +116,8 @@ def _start_found(player: PlayerCore, scanned: list[str]) -> None:
         plan = resume.plan(None, scanned, "play")  # other media: the held state waits
     else:
         player._held = None
+    found = set(scanned)
+    player._pulled = [p for p in player._pulled if p.uri not in found]  # resumed, if held
     if plan.queue.current is None:
         return
     log.info("media: found %d entries; playing", len(plan.queue))

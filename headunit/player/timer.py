@@ -13,11 +13,18 @@ import logging
 import time
 
 from headunit.media import is_stream
-from headunit.player import transitions, watchdog
+from headunit.player import rescan, transitions, watchdog
 from headunit.player.core import OUTPUT_OPEN_TIMEOUT_MOST, PlayerCore
 from headunit.player.loading import Phase
 
 log = logging.getLogger(__name__)
+
+# Seconds a held entry's file may keep failing while its medium stays mounted before
+# the player gives up on that medium and plays on without it, as for a pull. A pulled
+# stick is unmounted within a second or two, and a stick that hiccups answers again at
+# one of the re-checks; past this, a driver hears only silence from a stick that
+# will not come back by itself.
+HOLD_GIVE_UP_SECONDS = 10.0
 
 
 def on_tick(player: PlayerCore) -> None:
@@ -27,7 +34,10 @@ def on_tick(player: PlayerCore) -> None:
         if player._retry_at is not None and now >= player._retry_at:
             player._retry_output()
     elif loader.phase is Phase.HELD:
-        if player._recheck_at is not None and now >= player._recheck_at:
+        held_since = player._held_since
+        if held_since is not None and now - held_since >= HOLD_GIVE_UP_SECONDS:
+            rescan.give_up_held(player, HOLD_GIVE_UP_SECONDS)
+        elif player._recheck_at is not None and now >= player._recheck_at:
             transitions.carry_out(player, loader.recheck())
     elif loader.outage and now - player._attempt_at >= player._open_timeout:
         # The retry opened nothing that plays: bounded, and tried again.

@@ -176,15 +176,18 @@ async def _check_file(player: PlayerCore, entry: Entry, read_once: bool) -> None
 
 def _hold(player: PlayerCore, held: loading.Held) -> None:
     """The file went with its media: keep entry and position (the saved state keeps
-    them too) until the hot-plug rescan says what is left, or the file answers."""
+    them too) until the hot-plug rescan says what is left, or the file answers (or,
+    after a while, the player gives up on its medium: `timer.py`)."""
+    now = time.monotonic()
     if held.first:
         log.warning(
             "%s cannot be read: holding it at %.1f s for its media",
             held.entry.uri,
             held.position,
         )
+        player._held_since = now
         player._publish()
-    player._recheck_at = time.monotonic() + RECHECK_SECONDS
+    player._recheck_at = now + RECHECK_SECONDS
 
 
 def _reload(player: PlayerCore, entry: Entry, position: float) -> None:

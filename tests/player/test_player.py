@@ -393,3 +393,52 @@ async def test_a_rescan_the_player_fails_at_still_returns(
     monkeypatch.undo()
     await rig.player.media_changed(scan([str(album[0].parent)]), {})
     await playing(rig, "One")
+
+
+async def test_when_every_file_left_is_broken_the_player_stops_and_says_so(
+    make_rig, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A looping queue of a broken file and a track whose media goes: nothing is left
+    that plays. One line says why the music stopped; the broken file is not tried again."""
+    broken = tmp_path / "home" / "1 broken.flac"
+    broken.parent.mkdir()
+    broken.write_bytes(b"\x00not audio at all" * 1000)
+    song = make_tone(tmp_path / "stick" / "Song.flac", 30, tags={"TITLE": "Song"})
+    media = [str(broken.parent), str(song.parent)]
+    rig = await make_rig(media)
+    await run(rig, CommandName.LOOP, "playlist")
+    await playing(rig, "Song")  # past the broken file, tried once
+    song.unlink()  # its stick pulled
+    await rig.player.media_changed(scan(media), {})
+    await async_wait_for(
+        lambda: rig.controller.state.status is Status.STOPPED, what=f"a stop ({seen(rig)})"
+    )
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("headunit")]
+    stops = [m for m in messages if "stopped" in m]
+    assert stops == [f"every file left in the queue is broken (1: {broken}); stopped"]
+    assert len([m for m in messages if m.startswith("skipped")]) == 1
+    assert rig.controller.state.track is None
+
+
+async def test_a_looping_queue_whose_last_good_file_breaks_stops_and_says_so(
+    make_rig, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The one good track is overwritten with junk as it plays: on its next pass it is
+    found broken too, and with nothing left to play the player stops with one line."""
+    folder = tmp_path / "loop"
+    folder.mkdir()
+    broken = folder / "1 broken.flac"
+    broken.write_bytes(b"\x00not audio at all" * 1000)
+    song = make_tone(folder / "2 song.flac", 2, tags={"TITLE": "Song"})
+    rig = await make_rig([folder])
+    await run(rig, CommandName.LOOP, "playlist")
+    await playing(rig, "Song")
+    song.write_bytes(b"\x00not audio either" * 1000)
+    await async_wait_for(
+        lambda: rig.controller.state.status is Status.STOPPED, what=f"a stop ({seen(rig)})"
+    )
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("headunit")]
+    assert [m for m in messages if "stopped" in m] == [
+        f"every file left in the queue is broken (2: {broken}, {song}); stopped"
+    ]
+    assert rig.controller.state.track is None

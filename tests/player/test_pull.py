@@ -1,10 +1,23 @@
-"""Telling a pulled stick from a broken file: a real yanked-stick filesystem."""
+"""Telling a pulled stick from a broken file, and what the player does with a stick
+that keeps failing: a real yanked-stick filesystem."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from headunit.player.pull import Found, check, vanished
+import pytest
+from support import async_wait_for, make_album
+
+from headunit.media import scan
+from headunit.model import Command, CommandName
+from headunit.player import pull
+from headunit.player.loading import Phase
+from headunit.player.pull import Found, check, medium, mount_points, vanished
+from headunit.player.timer import HOLD_GIVE_UP_SECONDS
+from headunit.state import Status
+
+pytestmark = pytest.mark.timeout(90)
 
 
 def test_a_yanked_stick_is_unreadable_then_missing_and_a_broken_file_reads(
@@ -30,3 +43,70 @@ def test_only_a_file_read_before_counts_as_vanished_when_missing() -> None:
     assert not vanished(Found.MISSING, read_before=False)  # a playlist entry never there
     assert not vanished(Found.READABLE, read_before=True)
     assert check("http://127.0.0.1:9/radio") is Found.READABLE  # a stream has no stick
+
+
+def test_a_file_s_medium_is_its_mount_point_from_the_mount_table(tmp_path: Path) -> None:
+    points = ["/", "/media/usb", "/media/usb two", "/media/usb/inner"]
+    assert medium("/media/usb/Album/1 One.flac", points) == "/media/usb"
+    assert medium("file:///media/usb%20two/a.flac", points) == "/media/usb two"
+    assert medium("/media/usb/inner/a.flac", points) == "/media/usb/inner"  # the nearest
+    assert medium("/media/usbstick/a.flac", points) is None  # not under /media/usb
+    assert medium("/home/car/Music/a.flac", points) is None  # the root: a bad file
+    assert medium("http://127.0.0.1:9/radio", points) is None
+    assert pull.on("/media/usb/Album/1 One.flac", "/media/usb", points)
+    assert not pull.on("/media/usb/inner/a.flac", "/media/usb", points)
+    assert not pull.on("/media/usb two/a.flac", "/media/usb", points)
+    assert str(tmp_path.anchor) in mount_points()
+
+
+# Seconds of the stick's CD-sized tracks (read as they play, so a failing stick is met).
+CD_SECONDS = 30
+
+
+async def test_a_stick_that_keeps_failing_while_mounted_is_given_up_and_resumed_on_replug(
+    make_rig, fuse_stick, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Reads fail (EIO) and the stick stays mounted: the player holds its track for
+    HOLD_GIVE_UP_SECONDS, then plays on with what is elsewhere, keeping where the track
+    was; a re-plug (the hot-plug rescan) resumes it there."""
+    make_album(tmp_path / "cd", ["One", "Two"], seconds=CD_SECONDS, noisy=True)
+    make_album(tmp_path / "home", ["Home"], seconds=CD_SECONDS)
+    usb = tmp_path / "usb"
+    stick = fuse_stick(tmp_path / "cd", usb)
+    media = [str(usb), str(tmp_path / "home")]
+    rig = await make_rig(media, mpv_options={"cache": "no"})  # a stick is read as it plays
+    player = rig.player
+    await rig.controller.execute(Command(CommandName.SEEK, 5.0), source="test")
+    await async_wait_for(lambda: title(rig) == "One" and player.position() >= 6, what="One")
+    stick.fail()  # and never unmounted
+    await async_wait_for(lambda: player._loader.phase is Phase.HELD, 20, "One held")
+    held_at = time.monotonic()
+    await async_wait_for(lambda: title(rig) == "Home" and playing(rig), 40, "Home playing on")
+    assert time.monotonic() - held_at >= HOLD_GIVE_UP_SECONDS - 1
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m for m in messages if "kept failing" in m] == [
+        f"{usb}/1 One.flac kept failing for {HOLD_GIVE_UP_SECONDS:g} s: playing on without {usb}"
+    ]
+    assert not [m for m in messages if m.startswith("skipped")]
+    saved = player.resume_snapshot()
+    assert saved.current_uri == str(tmp_path / "home" / "1 Home.flac")
+    [point] = saved.pulled
+    assert point.uri == f"{usb}/1 One.flac"
+    assert 5 <= point.position < 10
+    assert player.queue().uris == [str(tmp_path / "home" / "1 Home.flac")]
+
+    stick.unmount()
+    stick.plug()
+    await player.media_changed(scan(media), {})
+    await async_wait_for(lambda: title(rig) == "One" and playing(rig), 20, "One resumed")
+    assert point.position - 1 <= player.position() < point.position + 5
+    assert player.resume_snapshot().pulled == ()
+
+
+def title(rig) -> str | None:  # type: ignore[no-untyped-def]
+    track = rig.controller.state.track
+    return track.title if track else None
+
+
+def playing(rig) -> bool:  # type: ignore[no-untyped-def]
+    return bool(rig.controller.state.status is Status.PLAYING)
