@@ -169,8 +169,9 @@ class Player(PlayerCore):
                 transitions.on_tags(self, uri, info, final)
             case Checked(entry, vanished):
                 transitions.carry_out(self, self._loader.checked(entry, vanished, len(self._queue)))
-            case Go(direction):
-                self._advance(direction, user=False)
+            case Go(direction, entry):
+                if entry is not None and entry is self._loader.entry:
+                    self._advance(direction, user=False)
             case Tick():
                 timer.on_tick(self)
 

@@ -84,9 +84,12 @@ class Checked:
 
 @dataclass(frozen=True, slots=True)
 class Go:
-    """Move through the queue by itself (an end, a broken file)."""
+    """Move through the queue by itself (an end, a broken file), from `entry`: the
+    entry loaded when this was sent. Stale once another is loaded (a command, a
+    re-plug that came first in the inbox), or the player stopped: then dropped."""
 
     direction: int
+    entry: Entry | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,15 +82,14 @@ def _effect(player: PlayerCore, effect: Effect) -> None:
             player._refresh_next()
         case Notice.SEEKED:
             player._seeked()
-        case Notice.ALL_BROKEN:
-            log.error("nothing in the queue can be played; stopped")
-            player._stopped()
+        case Notice.ALL_BROKEN:  # each entry failed in a row
+            player._stop_broken(list(dict.fromkeys(e.uri for e in player._queue.in_order())))
         case Notice.OUTPUT_BACK:
             log.info("audio output back: playing on")
             player._retry_at, player._open_timeout = None, OUTPUT_OPEN_TIMEOUT
             player._publish()
         case Notice.NEXT:
-            player._inbox.put_nowait(Go(1))
+            player._inbox.put_nowait(Go(1, player._loader.entry))
         case loading.Started(entry):
             _confirm(player, entry, player._queue.find(entry.id))
         case loading.SeekTo(seconds):
@@ -102,7 +101,7 @@ def _effect(player: PlayerCore, effect: Effect) -> None:
             player._infos.pop(entry.uri, None)
             player._broken.add(entry.uri)
             if direction:
-                player._inbox.put_nowait(Go(direction))
+                player._inbox.put_nowait(Go(direction, entry))
         case loading.OutputLost():
             _output_lost(player, effect)
         case loading.Check(entry):

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import async_wait_for, make_album, statuses
+from support import async_wait_for, make_album, make_tone, statuses
 
 from headunit.model import Command, CommandName
-from headunit.player import core, mpvbridge
+from headunit.player import core, mpvbridge, transitions
+from headunit.player.inbox import Call
 from headunit.state import Status, TrackInfo
 
 pytestmark = pytest.mark.timeout(60)
@@ -209,3 +210,35 @@ async def test_the_watchdog_reloads_a_file_mpv_dropped_where_it_was(
     assert rig.controller.position() < 5  # from where it was, not from the top of Two
     (warning,) = [r for r in caplog.records if r.name == "headunit.player.watchdog"]
     assert "mpv idle" in warning.getMessage()
+
+
+async def test_a_command_between_a_track_s_end_and_its_next_step_wins(
+    make_rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Short, the last track, ends while a jump to Long is already in the inbox (a
+    driver's press, or a re-plugged stick's resume, in the same instant): Long plays on.
+    Before, the step the end asked for came after the jump and went from Long to Short
+    (a SIGKILL resume and a re-plug resume of bench/soak.py landed a track further on)."""
+    folder = tmp_path / "q"
+    make_tone(folder / "1 Long.flac", 30, tags={"TITLE": "Long"})
+    make_tone(folder / "2 Short.flac", 1.5, tags={"TITLE": "Short"})
+    rig = await make_rig([folder])
+    player = rig.player
+    await playing(rig, "Long")
+    long_id, short_id = player.queue().ids
+    await run(rig, CommandName.JUMP, short_id)
+    await playing(rig, "Short")
+    handle, jumped = transitions.on_event, []
+
+    def jump_in_between(on: Any, event: dict[str, Any]) -> None:
+        if event.get("event") == "end-file" and event.get("reason") == "eof" and not jumped:
+            done = asyncio.get_running_loop().create_future()
+            jumped.append(done)
+            player._inbox.put_nowait(Call(Command(CommandName.JUMP, long_id), done))
+        handle(on, event)
+
+    monkeypatch.setattr(transitions, "on_event", jump_in_between)
+    await playing(rig, "Long")
+    await asyncio.sleep(2.0)  # where the stale step would have gone on to Short
+    assert title(rig) == "Long"
+    assert rig.recorder.titles()[-3:] == ["Long", "Short", "Long"]
