@@ -14,14 +14,18 @@ PipeWire stopped or SIGKILLed and restarted, the daemon SIGKILLed and restarted.
 
 All along, every half second (over MPRIS, with playerctl) the invariants are checked:
 intent playing means MPRIS Playing, a position that advances and sound on the sink;
-intent paused means Paused; after a SIGKILL the same track within 6 s of where it was.
-An action that takes the sound away for a while (a pull, a sound server's outage, a
-restart) suspends the checks for as long as the daemon is promised to take. A stall
-is an invariant broken for more than 3 s: it is printed at once, with the last actions
-and the daemon's last log lines. At the end: a summary of the stalls, the watchdog's
-recoveries (`watchdog_recoveries` of `headunit status --json`, where the daemon has
-it), the SIGKILL resumes, and the daemon's RSS and open-fd drift over its longest life
-after a warm-up. Exit status 1 if any stall, recovery, bad resume or crash was seen.
+intent paused means Paused; after a SIGKILL the same track within 6 s of where it was;
+after a pull of the stick whose track plays, the saved state (state.json) keeps that
+track within 6 s of where it was until the stick is plugged back, and then it plays
+again from there. An action that takes the sound away for a while (a pull, a sound
+server's outage, a restart) suspends the checks for as long as the daemon is promised
+to take. A stall is an invariant broken for more than 3 s: it is printed at once, with
+the last actions and the daemon's last log lines. At the end: a summary of the stalls,
+the watchdog's recoveries (`watchdog_recoveries` of `headunit status --json`, where
+the daemon has it), the SIGKILL resumes, the pulls and how many kept their resume
+point, and the daemon's RSS and open-fd drift over its longest life after a warm-up
+(WARM_UP). Exit status 1 if any stall, recovery, bad resume, lost resume point or
+crash was seen.
 Needs root (mounts, FUSE), sox, pipewire, wireplumber, pipewire-pulse,
 pulseaudio-utils, playerctl, fuse3 and numpy (scripts/setup --test).
 """
@@ -43,6 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -62,7 +67,12 @@ RESUME_WITHIN = 6.0  # seconds from where it was, after a SIGKILL
 SAMPLE = 0.5  # seconds between checks
 LOUD = 0.01  # a sample peak above this is sound
 HEARD_WITHIN = 1.0  # sound must have been heard in the last so many seconds
-WARM_UP = 30.0  # seconds of a daemon's life before its RSS and fds are a baseline
+# A daemon's RSS and fds are a baseline once it has lived this many seconds and has
+# done once what costs memory once: played a local track (8 kHz mono) and a stick's
+# (44.1 kHz stereo: another decoder and resampler) and tried the broken file (tried
+# once a life). Each of those first times keeps 0.3-1.4 MB that later passes reuse.
+WARM_UP = 30.0
+REPLUG_RESUMES_WITHIN = 10.0  # seconds for a re-plugged stick's track to play again
 VERBOSE = "-v" in sys.argv
 FORMAT = "{{status}}\t{{position}}\t{{mpris:length}}\t{{xesam:url}}\t{{xesam:title}}"
 
@@ -154,6 +164,21 @@ class Life:
     started: float
     recoveries: int | None = None  # the daemon's own count, when it has one
     memory: list[tuple[float, int, int]] = field(default_factory=list)  # (age, RSS kB, fds)
+    played: set[str] = field(default_factory=set)  # the kinds of media played so far
+    warm_at: float | None = None  # the age at which the warm-up ended
+
+    def warm_up(self, now: Sample | None, kind: Callable[[str], str | None]) -> None:
+        """Count what has been played, until the warm-up ends (see WARM_UP)."""
+        if self.warm_at is not None:
+            return
+        path = path_of(now.url) if now is not None and now.status == "Playing" else None
+        if path is not None and (played := kind(path)) is not None:
+            self.played.add(played)
+        if "skipped " in self.process.log():
+            self.played.add("broken")
+        age = time.monotonic() - self.started
+        if age >= WARM_UP and self.played >= {"local", "stick", "broken"}:
+            self.warm_at = age
 
     def measure(self, now: float) -> None:
         """Every 5 s: RSS and open fds from /proc."""
@@ -171,7 +196,9 @@ class Life:
 
     def drift(self) -> tuple[tuple[float, int, int], tuple[float, int, int]] | None:
         """The first measure after the warm-up and the last one."""
-        warm = [m for m in self.memory if m[0] >= WARM_UP]
+        if self.warm_at is None:
+            return None
+        warm = [m for m in self.memory if m[0] >= self.warm_at]
         return (warm[0], warm[-1]) if len(warm) >= 2 else None
 
 
@@ -224,6 +251,13 @@ class Car:
     @property
     def life(self) -> Life:
         return self.lives[-1]
+
+    def kind(self, path: str) -> str | None:
+        """Which kind of media a played file is: "local" or "stick"."""
+        if path.startswith(f"{self.tmp / 'music'}/"):
+            return "local"
+        on_stick = any(path.startswith(f"{s.mountpoint}/") for s in self.sticks.values())
+        return "stick" if on_stick else None
 
     def start(self) -> None:
         log = self.tmp / f"daemon{len(self.lives)}.log"
@@ -311,6 +345,46 @@ class Car:
         self.monitor.stop()
         self.pw.close()
         self.bus.stop()
+
+
+@dataclass
+class Pull:
+    """A stick pulled while its track played: where it was, and what became of it."""
+
+    stick: str
+    path: str  # the track's file
+    position: float  # where MPRIS had it just before the pull
+    check_from: float  # monotonic time from which the saved state must keep it
+    point: tuple[str, float] | None = None  # the resume point first found saved
+    lost: str | None = None  # why the resume point was not kept, if it was not
+
+    def on_stick(self, path: str) -> bool:
+        return path.startswith(str(Path(self.path).parent) + "/")
+
+    def accepts(self, path: str, position: float) -> bool:
+        """The pulled track near where it was, or (the pull met at a join) the stick's
+        next track near its start."""
+        if path == self.path:
+            return abs(position - self.position) <= RESUME_WITHIN
+        return self.on_stick(path) and position <= RESUME_WITHIN
+
+
+def saved_points(state_dir: Path) -> list[tuple[str, float]]:
+    """The tracks the saved state would resume: its current one and those of pulled
+    media (state.json as the store writes it)."""
+    try:
+        doc = json.loads((state_dir / "state.json").read_text())
+    except (OSError, ValueError):
+        return []
+    points = [(str(doc.get("current_uri")), float(doc.get("position") or 0.0))]
+    for point in doc.get("pulled") or ():
+        points.append((str(point["uri"]), float(point["position"])))
+    return points
+
+
+def path_of(url: str | None) -> str | None:
+    """xesam:url as a file's path."""
+    return unquote(urlparse(url).path) if url and url.startswith("file:") else url
 
 
 @dataclass
@@ -409,6 +483,8 @@ class Drive:
         self.resumes: list[str] = []  # one line per SIGKILL: how the restart resumed
         self.bad_resumes = 0
         self.crashes = 0
+        self.pulls: list[Pull] = []  # sticks pulled while their track played
+        self.pending: dict[str, Pull] = {}  # by stick: pulled, not plugged back yet
         self.doing = ""  # the action under way
         self.aborted: str | None = None  # why the drive ended early
         self.actions: dict[str, tuple[int, Callable[[], str]]] = {
@@ -486,10 +562,10 @@ class Drive:
         if not car.plugged[name]:
             stick.plug()
             car.plugged[name] = True
-            return "plugged"
+            return "plugged" + self.replugged(name)
         said = "pulled"
+        on = f"{stick.mountpoint}/"  # `queue --json` gives a file's path as its url
         if onto:  # pull the stick whose track plays
-            on = f"{stick.mountpoint}/"  # `queue --json` gives a file's path as its url
             entry = next((e for e in car.queue() if str(e.get("url", "")).startswith(on)), None)
             if entry is not None:
                 car.ctl("jump", str(entry["position"]))
@@ -498,10 +574,58 @@ class Drive:
         if isinstance(stick, YankedStick):
             stick.eio = eio
             said += f", {eio:.1f} s of EIO"
-        self.judge.quiet(2.0 if name == "bind" else 2.0 + eio)  # noticed within 2 s
+        quiet = 2.0 if name == "bind" else 2.0 + eio  # noticed within 2 s
+        self.judge.quiet(quiet)
+        now = car.sample()
         stick.pull()
         car.plugged[name] = False
+        path = path_of(now.url) if now is not None else None
+        if path is not None and path.startswith(on):
+            assert now is not None
+            pull = Pull(name, path, now.position, time.monotonic() + quiet + 1.0)
+            self.pulls.append(pull)
+            self.pending[name] = pull
         return said
+
+    def kept(self) -> None:
+        """Every pending pull's resume point is in the saved state, unchanged."""
+        points = saved_points(self.car.tmp / "state")
+        for pull in self.pending.values():
+            if pull.lost is not None or time.monotonic() < pull.check_from:
+                continue
+            if pull.point is None:
+                pull.point = next((p for p in points if pull.accepts(*p)), None)
+                if pull.point is None:
+                    self.lose(pull, f"not saved (saved: {points})")
+            elif not any(p[0] == pull.point[0] and abs(p[1] - pull.point[1]) < 1 for p in points):
+                self.lose(pull, f"{pull.point} no longer saved (saved: {points})")
+
+    def replugged(self, name: str) -> str:
+        """A stick pulled while its track played is back: that track plays again, where
+        it was saved."""
+        pull = self.pending.pop(name, None)
+        if pull is None or pull.lost is not None:
+            return ""
+        self.judge.quiet(REPLUG_RESUMES_WITHIN)
+        path, position = pull.point or (pull.path, pull.position)
+        end = time.monotonic() + REPLUG_RESUMES_WITHIN
+        while time.monotonic() < end:
+            now = self.car.sample()
+            if (
+                now is not None
+                and path_of(now.url) == path
+                and abs(now.position - position) <= RESUME_WITHIN
+            ):
+                return f"; resumed {Path(path).name} at {now.position:.1f} s"
+            time.sleep(0.2)
+        self.lose(pull, f"{path} at {position:.1f} s not resumed on the re-plug")
+        return f"; NOT resumed: {Path(path).name}"
+
+    def lose(self, pull: Pull, why: str) -> None:
+        pull.lost = why
+        print(f"  PULL LOST: {pull.stick} stick, {pull.path} at {pull.position:.1f} s: {why}")
+        for line in self.car.log_tail(6):
+            print(f"     log: {line[:200]}", flush=True)
 
     def sound_server(self) -> str:
         crash, down = self.rng.random() < 0.5, self.rng.uniform(0.5, 3.0)
@@ -560,6 +684,8 @@ class Drive:
                 self.judge.quiet(2.0)
             else:
                 car.life.measure(time.monotonic())
+                car.life.warm_up(self.judge.last, car.kind)
+            self.kept()
             time.sleep(SAMPLE)
 
 
@@ -584,21 +710,27 @@ def report(seed: int, minutes: float, drive: Drive, judge: Judge, car: Car) -> i
         if not line.startswith("ok"):
             print(f"  {line}")
     print(f"daemon crashes: {drive.crashes}")
-    longest = max(car.lives, key=lambda life: life.memory[-1][0] if life.memory else 0)
-    drift = longest.drift()
+    lost = [pull for pull in drive.pulls if pull.lost is not None]
+    print(f"pulls: {len(drive.pulls)}, resume point kept: {len(drive.pulls) - len(lost)}")
+    for pull in lost:
+        print(f"  {pull.stick} stick, {pull.path} at {pull.position:.1f} s: {pull.lost}")
+    warmed = [life for life in car.lives if life.drift() is not None]
+    longest = max(warmed, key=lambda life: life.memory[-1][0] - (life.warm_at or 0), default=None)
+    drift = longest.drift() if longest is not None else None
     if drift is None:
-        print(f"RSS / fds: no life longer than the {WARM_UP:g} s warm-up")
+        print("RSS / fds: no life went past its warm-up (see WARM_UP)")
     else:
         (t0, rss0, fd0), (t1, rss1, fd1) = drift
         peak = max(m[1] for life in car.lives for m in life.memory)
         print(
-            f"RSS (longest life, {t0:.0f} -> {t1:.0f} s): {rss0 / 1024:.1f} -> "
+            f"RSS (longest life after warm-up, {t0:.0f} -> {t1:.0f} s): {rss0 / 1024:.1f} -> "
             f"{rss1 / 1024:.1f} MB ({(rss1 - rss0) / 1024:+.1f}); peak {peak / 1024:.1f} MB"
         )
         print(f"open fds (same): {fd0} -> {fd1} ({fd1 - fd0:+d})")
     if drive.aborted:
         print(f"ABORTED {drive.aborted}")
     failed = len(judge.stalls) + (recoveries or 0) + drive.bad_resumes + drive.crashes
+    failed += len(lost)
     failed += drive.aborted is not None
     replay = f"bench/soak.py --seed {seed} --minutes {minutes:g}"
     print(f"result: {'FAIL' if failed else 'ok'} (replay: {replay})")
