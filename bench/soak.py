@@ -261,7 +261,7 @@ class Car:
 
     def start(self) -> None:
         log = self.tmp / f"daemon{len(self.lives)}.log"
-        process = DaemonProcess(self.config, log, self.env)
+        process = DaemonProcess(self.config, log, self.env, cwd=self.checkout)
         self.lives.append(Life(process, time.monotonic()))
         process.start()
 

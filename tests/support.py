@@ -290,6 +290,9 @@ class DaemonProcess:
     env: dict[str, str]
     proc: subprocess.Popen[bytes] | None = None
     started_at: float = field(default=0.0)
+    # Where it runs: `python -m` imports headunit from there first (bench/soak.py's
+    # --checkout), whatever PYTHONPATH says.
+    cwd: Path | None = None
 
     def start(self, wait_ready: bool = True) -> DaemonProcess:
         self.log_path.write_text("")
@@ -300,6 +303,7 @@ class DaemonProcess:
             stdout=log,
             stderr=log,
             env=self.env,
+            cwd=self.cwd,
         )
         log.close()
         if wait_ready:
