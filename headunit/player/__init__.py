@@ -10,6 +10,8 @@
   step through the queue, keep mpv's next entry, publish a snapshot).
 - `inbox.py`: what the inbox carries (mpv's events, commands, ticks, tag reads).
 - `mpvbridge.py`: libmpv's options and creation, and its event thread's hand-over.
+- `malloc.py`: glibc's allocator kept from hoarding the large blocks libmpv frees.
+- `pull.py`: a pulled stick told apart from a broken file, and which mount a file is on.
 - `loading.py`: what mpv's events mean for our entries (a pure state machine).
 - `watchdog.py`: notices when mpv stops doing what the player intends.
 - `snapshot.py`: the state the sinks see, built from the queue and the tags.
