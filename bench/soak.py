@@ -720,11 +720,15 @@ def report(seed: int, minutes: float, drive: Drive, judge: Judge, car: Car) -> i
     if drift is None:
         print("RSS / fds: no life went past its warm-up (see WARM_UP)")
     else:
+        assert longest is not None
         (t0, rss0, fd0), (t1, rss1, fd1) = drift
+        (born, rss_born, _) = longest.memory[0]
         peak = max(m[1] for life in car.lives for m in life.memory)
         print(
             f"RSS (longest life after warm-up, {t0:.0f} -> {t1:.0f} s): {rss0 / 1024:.1f} -> "
-            f"{rss1 / 1024:.1f} MB ({(rss1 - rss0) / 1024:+.1f}); peak {peak / 1024:.1f} MB"
+            f"{rss1 / 1024:.1f} MB ({(rss1 - rss0) / 1024:+.1f}); from {born:.0f} s (the "
+            f"warm-up too): {rss_born / 1024:.1f} MB ({(rss1 - rss_born) / 1024:+.1f}); "
+            f"peak {peak / 1024:.1f} MB"
         )
         print(f"open fds (same): {fd0} -> {fd1} ({fd1 - fd0:+d})")
     if drive.aborted:
