@@ -55,6 +55,22 @@ class MemoryCache:
             self._art.popitem(last=False)
 
 
+class Outage:
+    """Redis failing is said once, then again only after it worked in between."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self._down = False
+
+    def ok(self) -> None:
+        self._down = False
+
+    def failed(self, exc: Exception) -> None:
+        if not self._down:
+            log.error("cannot %s in Redis: %s", self._what, exc)
+        self._down = True
+
+
 class RedisCache:
     """JSON values and raw pictures under `headunit:<kind>:<user>` keys.
 
@@ -69,7 +85,7 @@ class RedisCache:
         self._redis = aioredis.Redis.from_url(url)
         self._pending: dict[str, str] = {}
         self._writer: asyncio.Task[None] | None = None
-        self._failing = False
+        self._outage = Outage("write the cache")
 
     async def get(self, kind: str, user_id: int) -> Any:
         key = f"headunit:{kind}:{user_id}"
@@ -89,11 +105,9 @@ class RedisCache:
                 batch = self._pending.copy()
                 try:
                     await self._redis.mset(batch)
-                    self._failing = False
+                    self._outage.ok()
                 except Exception as exc:  # the cars resend their state on reconnect
-                    if not self._failing:
-                        log.error("cannot write the cache to Redis: %s", exc)
-                    self._failing = True
+                    self._outage.failed(exc)
                     await asyncio.sleep(WRITE_RETRY)
                     continue
                 for key, raw in batch.items():  # unless a newer value came meanwhile

@@ -26,6 +26,8 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet
 
+from headunit.backend.cache import Outage
+
 log = logging.getLogger(__name__)
 
 RETRY_MAX = 60.0  # seconds between attempts to reach Redis, at most
@@ -75,7 +77,8 @@ class RoomRedisManager(socketio.AsyncRedisManager, DirectManager):  # type: igno
         # the changes before them are sent: `_follow_rooms` consumes them in order.
         self._changed: asyncio.Queue[tuple[str, Any] | asyncio.Future[None]] = asyncio.Queue()
         self._marker = self.host_id.encode()  # what this process publishes starts with
-        self._failing = False  # a failure is logged once, not once per room
+        self._following = Outage("follow the rooms")  # said once, not once per room
+        self._publishing = Outage("publish")
         self._listening: Any = None  # the listener's PubSub (a publish may reconnect `pubsub`)
         self._outbox: list[tuple[str, bytes]] = []  # published in order by `_send_outbox`
         self._posted = asyncio.Event()
@@ -136,11 +139,9 @@ class RoomRedisManager(socketio.AsyncRedisManager, DirectManager):  # type: igno
                     await self._listening.subscribe(channel)
                 else:
                     await self._listening.unsubscribe(channel)
-                self._failing = False
+                self._following.ok()
             except Exception as exc:  # the listener reconnects and subscribes them all
-                if not self._failing:
-                    log.warning("cannot follow the rooms in Redis: %s", exc)
-                self._failing = True
+                self._following.failed(exc)
             _stop_if_cancelled()
 
     # -- sending -------------------------------------------------------------------------
@@ -189,12 +190,10 @@ class RoomRedisManager(socketio.AsyncRedisManager, DirectManager):  # type: igno
                     for channel, message in batch:
                         pipe.publish(channel, message)
                     await pipe.execute()
-                self._failing = False
+                self._publishing.ok()
             except Exception as exc:
                 self.connected = False
-                if not self._failing:
-                    log.error("cannot publish to Redis, %d messages dropped: %s", len(batch), exc)
-                self._failing = True
+                self._publishing.failed(exc)
             _stop_if_cancelled()
 
     # -- receiving -----------------------------------------------------------------------
