@@ -85,8 +85,10 @@ class RoomRedisManager(socketio.AsyncRedisManager, DirectManager):  # type: igno
 
     def initialize(self) -> None:
         super().initialize()
-        self.server.start_background_task(self._follow_rooms)
-        self.server.start_background_task(self._send_outbox)
+        self._workers = [  # held here: the loop keeps only weak references to tasks
+            self.server.start_background_task(self._follow_rooms),
+            self.server.start_background_task(self._send_outbox),
+        ]
 
     def room_channel(self, namespace: str, room: Any) -> str:
         return f"{self.channel}#{namespace}#{room}"
@@ -104,8 +106,9 @@ class RoomRedisManager(socketio.AsyncRedisManager, DirectManager):  # type: igno
             self._changed.put_nowait((namespace, room))
 
     async def enter_room(self, sid: str, namespace: str, room: Any, eio_sid: Any = None) -> None:
-        """Returns once this process listens to the room, so what the socket is sent
-        next (the user's cached state) cannot miss an emit published meanwhile."""
+        """Returns once the room's subscription is sent to Redis, ahead of what the
+        socket is sent next (the user's cached state, read from Redis), so the state it
+        is greeted with and the emits after it leave no gap between them."""
         await super().enter_room(sid, namespace, room, eio_sid=eio_sid)
         barrier = asyncio.get_running_loop().create_future()
         self._changed.put_nowait(barrier)
