@@ -17,6 +17,7 @@ from headunit.backend import runtime
 from headunit.backend.auth import AuthError, Verifier, verifier_from
 from headunit.backend.cache import RedisCache, UserCache
 from headunit.backend.config import ServerConfig, ServerSettings
+from headunit.backend.routing import RoomRedisManager
 from headunit.backend.server import Backend, serve
 from headunit.backend.workers import Supervisor, reserve_port
 from headunit.config import EX_CONFIG
@@ -84,7 +85,7 @@ def _shared(redis_url: str) -> tuple[socketio.AsyncManager | None, UserCache | N
     if not redis_url:
         return None, None
     try:
-        return socketio.AsyncRedisManager(redis_url), RedisCache(redis_url)
+        return RoomRedisManager(redis_url), RedisCache(redis_url)
     except (ImportError, RuntimeError) as exc:
         raise AuthError(f"server.redis_url needs the redis extra ({exc})") from None
 

@@ -36,6 +36,7 @@ from headunit.backend.art import ArtRoutes
 from headunit.backend.auth import AuthError, Verifier, bearer_user
 from headunit.backend.cache import MemoryCache, UserCache
 from headunit.backend.pressure import SlowReaders, Throttle
+from headunit.backend.routing import DirectManager
 from headunit.model import CommandError, parse_command, parse_playback_state
 from headunit.tasks import Background
 
@@ -88,7 +89,7 @@ class Backend:
         self.slow_readers = SlowReaders(send_limit, self._backlogs, self._hang_up)
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
-            client_manager=client_manager,
+            client_manager=client_manager if client_manager is not None else DirectManager(),
             cors_allowed_origins="*",
             logger=False,
             engineio_logger=False,

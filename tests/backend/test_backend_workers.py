@@ -76,9 +76,15 @@ async def test_two_workers_share_one_port_and_survive_one_dying(tmp_path, redis_
             await client.sio.connect(backend.url, auth={"token": token}, transports=["websocket"])
         car, phones = clients[0], clients[1:]
         await round_trip(car, phones, 1)
-        # Whichever worker answers, the same now-playing (the cache is in Redis).
-        answers = [await now_playing(f"{backend.url}/api/carplay/now-playing") for _ in range(8)]
-        assert all(answer == {**STATE, "currentTime": 1.0} for answer in answers)
+
+        # Whichever worker answers, the same now-playing (the cache is in Redis, written
+        # behind: within a round trip of the relay).
+        async def all_agree() -> bool:
+            url = f"{backend.url}/api/carplay/now-playing"
+            answers = [await now_playing(url) for _ in range(8)]
+            return all(answer == {**STATE, "currentTime": 1.0} for answer in answers)
+
+        await async_wait_for(all_agree, within=5.0)
 
         os.kill(workers[1], signal.SIGKILL)
         await async_wait_for(lambda: "starting it again" in backend.log.read_text(), within=10.0)
