@@ -98,6 +98,10 @@ def sign_token(claims: Mapping[str, Any], key: Any = TEST_SECRET, algorithm: str
 # qemu-user emulates every instruction (some ten times slower; a daemon's start-up there
 # once outran the 20 s the tests give it). Waits only: nothing is asserted on time.
 TIME_SCALE = float(os.environ.get("HEADUNIT_TEST_TIME_SCALE", "1"))
+# Seconds for a cold `python -m headunit ...` (the daemon, the backend) to start serving:
+# imports alone take some 5 s of a starved machine's time (the backend beside two CPU
+# hogs: 4.6 to 6.1 s, where 10 s once ran out).
+STARTUP = 20.0
 
 
 class _Deadline:
@@ -307,7 +311,7 @@ class DaemonProcess:
         )
         log.close()
         if wait_ready:
-            self.wait_log("ready:", within=20)
+            self.wait_log("ready:", within=STARTUP)
         return self
 
     def log(self) -> str:
@@ -426,7 +430,20 @@ class BackendProcess:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
-        await async_wait_for(lambda: self.log.read_text().count("listening on") > starts)
+        await async_wait_for(
+            lambda: self._listening(starts), within=STARTUP, what="the backend listening"
+        )
+
+    def _listening(self, starts: int) -> bool:
+        """It said so one more time than before this start; an exit fails, with its log."""
+        assert self.proc is not None
+        exited = self.proc.poll() is not None
+        text = self.log.read_text(errors="replace")
+        if text.count("listening on") > starts:
+            return True
+        if exited:
+            raise AssertionError(f"the backend exited {self.proc.returncode}:\n{text}")
+        return False
 
     def kill(self) -> None:
         assert self.proc is not None

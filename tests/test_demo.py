@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -36,6 +40,20 @@ def test_the_demo_plays_its_tracks_and_ends_by_itself(tmp_path: Path) -> None:
     assert "queue finished" in out
 
 
+def car_published(curl: str) -> bool:
+    """The demo's backend has a state of the car's: the printed line's GET twin says so."""
+    url = re.search(r"(http://\S+)/api/carplay/control", curl)
+    token_file = re.search(r"\$\(cat (\S+)\)", curl)
+    assert url, curl
+    assert token_file, curl
+    token = Path(shlex.split(token_file[1])[0]).read_text().strip()
+    request = urllib.request.Request(
+        f"{url[1]}/api/carplay/now-playing", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.load(answer) is not None
+
+
 def test_the_demos_curl_line_skips_the_track(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
     env["HOME"] = str(tmp_path)
@@ -51,6 +69,9 @@ def test_the_demos_curl_line_skips_the_track(tmp_path: Path) -> None:
         wait_for(lambda: "Playing  Dawn Chorus" in out.read_text(), 30, "the first track")
         curl = next(line for line in out.read_text().splitlines() if "curl " in line)
         assert "Bearer $(cat " in curl  # the token is read from its file, never printed
+        # The backend relays the command to the sockets there are: the car's connects
+        # beside the playing, and has once it has published what plays.
+        wait_for(lambda: car_published(curl), 20, "the car on the demo's backend")
         subprocess.run(["bash", "-c", curl], check=True, timeout=10, capture_output=True)
         wait_for(lambda: "Playing  Open Road" in out.read_text(), 10, "the skip")
         demo.send_signal(signal.SIGINT)

@@ -4,6 +4,7 @@ real daemon (libmpv, MPRIS on a private bus) and `headunit backend` in its own p
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,11 @@ async def test_a_skip_on_the_car_shows_on_the_phone(browser, rig):
     await expect(page.get_by_role("button", name="Play")).to_be_visible(timeout=WAIT)
 
 
+async def near(reading: Any, seconds: float) -> bool:
+    """A `playerctl position` reading is within a second of `seconds`."""
+    return abs(float(await reading) - seconds) < 1
+
+
 async def wait_mpris(what: str, expected: str) -> None:
     async def shown() -> bool:
         return await playerctl("metadata", what) == expected
@@ -154,8 +160,26 @@ async def test_the_drivers_phone_playing_shows_with_its_name(browser, rig, dbus_
     await expect(page.locator(".now #source")).to_be_hidden()
 
 
+class States:
+    """The car's states as the page's socket receives them (Playwright sees its frames):
+    what the page knows, where the page itself shows nothing that tells it apart."""
+
+    def __init__(self, page: Page) -> None:
+        self.received: list[dict[str, Any]] = []
+        page.on("websocket", lambda socket: socket.on("framereceived", self._frame))
+
+    def _frame(self, payload: str | bytes) -> None:
+        if isinstance(payload, str) and payload.startswith("42"):  # a Socket.IO event
+            event, *args = json.loads(payload[2:])
+            if event == "playback_state":
+                self.received.append(args[0])
+
+
 async def test_the_phones_controls_drive_the_car(browser, rig):
     page = await signed_in(browser, rig)
+    states = States(page)
+    await page.reload()  # signed in still, on a socket whose frames are seen
+    await expect(title(page)).to_have_text("One", timeout=WAIT)
     await page.get_by_role("button", name="Next track").click()
     await wait_mpris("title", "Two")
     await expect(title(page)).to_have_text("Two", timeout=WAIT)
@@ -163,8 +187,15 @@ async def test_the_phones_controls_drive_the_car(browser, rig):
     await expect(page.get_by_role("button", name="Play")).to_be_visible(timeout=WAIT)
     assert await playerctl("status") == "Paused"
     await page.get_by_role("slider", name="Position").fill("42")
+    # The slider shows where it was let go at once, before the seek has left the page:
+    # the car is there once MPRIS says so, and the page once the car's state is back
+    # (the skips below go from the position the page knows).
+    await async_wait_for(lambda: near(playerctl("position"), 42), what="the car at 42 s")
+    await async_wait_for(
+        lambda: states.received and abs(states.received[-1]["currentTime"] - 42) < 1,
+        what="the car's state at 42 s on the page",
+    )
     await expect(page.get_by_role("slider", name="Position")).to_have_value("42", timeout=WAIT)
-    assert abs(float(await playerctl("position")) - 42) < 1
     # A relative seek starts from mpv's position, which an exact seek may leave a
     # fraction of a second short: the slider shows the whole second either side.
     await page.get_by_role("button", name="Forward 10 seconds").click()

@@ -159,7 +159,9 @@ def test_backoff_is_full_jitter_doubling_up_to_the_cap():
 
 
 async def test_token_expiring_while_connected(backend, tmp_path, make_car, caplog):
-    token_file = write_token(tmp_path / "token", make_token(7, exp=time.time() + 2))
+    # Whole seconds (JWT): 3 to 4 s left, for a starved car to connect before the end (with
+    # `+ 2`, 1 to 2 s: a connection 1.5 s late found the token expired and never came).
+    token_file = write_token(tmp_path / "token", make_token(7, exp=time.time() + 4))
     car = await make_car(link_config(backend.url, token_file, auth_backoff_seconds=3600))
     await async_wait_for(lambda: car.supervisor.connected)
     # The backend hangs up when the token ends; the car sees why and waits for a new one.

@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 
 from fake_players import FakePlayer
-from support import DaemonProcess, async_wait_for, playerctl
+from support import STARTUP, DaemonProcess, async_wait_for, playerctl
 
 
 async def ready(daemon: DaemonProcess) -> DaemonProcess:
     """Waited for on the loop: the fake players in this process must keep answering."""
-    await async_wait_for(lambda: "ready:" in daemon.log(), within=20, what="the daemon ready")
+    await async_wait_for(lambda: "ready:" in daemon.log(), within=STARTUP, what="the daemon ready")
     return daemon
 
 
