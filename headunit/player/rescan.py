@@ -1,11 +1,13 @@
 """What the player does when `media.paths` was scanned again (a stick plugged or pulled).
 
-A silent car starts the media found, resuming where it was (or where the media that
-went was held); otherwise the queue is merged without interrupting the entry that
-plays, unless that one is gone: then where it was is kept, and a re-plug of its media
-resumes it there. A stick that keeps failing without being unmounted is given up the
-same way (`give_up_held`, from the timer). Run by the actor (`actor.py`) from its one task, with
-no `await`, like every other transition.
+A silent car with nothing to play starts the media found, resuming where it was; one
+stopped by a pull starts only when the held track is back, there (any other rescan,
+like a second event of the same pull, starts nothing: stopped means stopped).
+Otherwise the queue is merged without interrupting the entry that plays, unless that
+one is gone: then where it was is kept, and a re-plug of its media resumes it there.
+A stick that keeps failing without being unmounted is given up the same way
+(`give_up_held`, from the timer). Run by the actor (`actor.py`) from its one task,
+with no `await`, like every other transition.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ def rescanned(player: PlayerCore, scanned: list[str], titles: Mapping[str, str])
     for uri in player._unsure & set(scanned):
         player._infos.pop(uri, None)  # back: its tags can be read now
     player._unsure.clear()
-    if player._loader.entry is None and (len(player._queue) == 0 or player._held is not None):
-        _start_found(player, scanned)
+    waits = len(player._queue) == 0 or player._held is not None
+    if player._loader.entry is None and waits and _start_found(player, scanned):
         return
     _merge(player, scanned, resume.available)
 
@@ -71,11 +73,16 @@ def _merge(player: PlayerCore, scanned: list[str], keep: Callable[[str], bool]) 
             player._publish()
             player._refresh_next()  # what comes next may have changed
         return
+    if player._loader.entry is None:
+        # Stopped already (by the user, or by an earlier pull, whose held track stays
+        # held): nothing plays to hold, and a re-plug must not start the music.
+        player._publish()
+        return
     player._held = before
-    if gone is not None and player._loader.entry is not None:
+    if gone is not None:
         kept = [p for p in player._pulled if p.uri != gone.uri][1 - PULLED_KEPT :]
         player._pulled = [*kept, ResumePoint(gone.uri, before.position)]
-    if merged.ran_out or player._loader.entry is None:
+    if merged.ran_out:
         log.info("media: %s is gone and nothing after it is left; stopped", gone and gone.uri)
         player._stopped()
         return
@@ -109,18 +116,25 @@ def _replugged(player: PlayerCore, scanned: list[str]) -> bool:
     return True
 
 
-def _start_found(player: PlayerCore, scanned: list[str]) -> None:
+def _start_found(player: PlayerCore, scanned: list[str]) -> bool:
+    """A silent car starts the held track, back, where it was; or, if it had nothing to
+    play, the media found. False when neither: a car stopped by a pull stays stopped
+    until its track is back (a rescan that finds the rest again, like the second event
+    of the same pull, starts nothing by itself)."""
     try:
         plan = resume.plan(player._held, scanned, "play")
     except resume.StaleState:
+        if len(player._queue):
+            return False
         plan = resume.plan(None, scanned, "play")  # other media: the held state waits
     else:
         player._held = None
     found = set(scanned)
     player._pulled = [p for p in player._pulled if p.uri not in found]  # resumed, if held
     if plan.queue.current is None:
-        return
+        return True
     log.info("media: found %d entries; playing", len(plan.queue))
     player._queue = plan.queue
     player._set_paused(False)
     player._load(plan.queue.position or 0, start=plan.position)
+    return True

@@ -110,3 +110,31 @@ def title(rig) -> str | None:  # type: ignore[no-untyped-def]
 
 def playing(rig) -> bool:  # type: ignore[no-untyped-def]
     return bool(rig.controller.state.status is Status.PLAYING)
+
+
+async def test_a_car_stopped_by_a_pull_stays_stopped_when_a_rescan_finds_nothing_new(
+    make_rig, tmp_path: Path
+) -> None:
+    """Nothing is left after the pulled track (Home is before it, no loop): the car stops.
+    A pull often brings a second rescan (the mount table, then the folders' events): it
+    finds nothing new, and no other media starts by itself; a re-plug resumes the track."""
+    make_album(tmp_path / "home", ["Home"], seconds=CD_SECONDS)
+    make_album(tmp_path / "usb" / "Album", ["Two"], seconds=CD_SECONDS)
+    media = [str(tmp_path / "home"), str(tmp_path / "usb")]
+    rig = await make_rig(media)
+    player = rig.player
+    await rig.controller.execute(Command(CommandName.NEXT), source="test")
+    await rig.controller.execute(Command(CommandName.SEEK, 5.0), source="test")
+    await async_wait_for(lambda: title(rig) == "Two" and playing(rig), what="Two playing")
+    (tmp_path / "usb" / "Album").rename(tmp_path / "away")  # pulled, unmounted
+
+    await player.media_changed(scan(media), {})
+    assert rig.controller.state.status is Status.STOPPED
+    await player.media_changed(scan(media), {})  # the same pull, heard again
+    assert rig.controller.state.status is Status.STOPPED
+    assert player._loader.entry is None
+
+    (tmp_path / "away").rename(tmp_path / "usb" / "Album")  # plugged back
+    await player.media_changed(scan(media), {})
+    await async_wait_for(lambda: title(rig) == "Two" and playing(rig), 20, "Two resumed")
+    assert 4 <= player.position() < 10
