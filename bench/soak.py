@@ -37,6 +37,7 @@ import collections
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -64,6 +65,11 @@ from support import (  # noqa: E402
 
 STALL = 3.0  # seconds an invariant may stay broken
 RESUME_WITHIN = 6.0  # seconds from where it was, after a SIGKILL
+# headunit/daemon.py's start-up line
+RESUME_PLAN = re.compile(
+    r"queue: \d+ entries; (?:playing|restoring paused) (?P<path>.+)"
+    r" at (?P<position>[\d.]+) s \(resume="
+)
 SAMPLE = 0.5  # seconds between checks
 LOUD = 0.01  # a sample peak above this is sound
 HEARD_WITHIN = 1.0  # sound must have been heard in the last so many seconds
@@ -272,6 +278,11 @@ class Car:
     def alive(self) -> bool:
         proc = self.life.process.proc
         return proc is not None and proc.poll() is None
+
+    def resume_plan(self) -> tuple[str, float] | None:
+        """The file and position this life's daemon said it resumes at."""
+        found = RESUME_PLAN.search(self.life.process.log())
+        return None if found is None else (found["path"], float(found["position"]))
 
     def log_tail(self, lines: int = 8) -> list[str]:
         return self.life.process.log().splitlines()[-lines:]
@@ -644,16 +655,25 @@ class Drive:
         self.judge.intent = "playing"  # player.resume = "play"
         after = self.first_track()
         self.judge.quiet(2.0)
+        # Where the daemon resumed, as it planned it: the first sample's position also
+        # counts whatever it played before a starved `playerctl` answered.
+        plan = car.resume_plan()
         if before is None or before.url is None:
             line = "nothing played before"
-        elif after is None:
+        elif after is None or plan is None:
             line = f"killed in {before.title} at {before.position:.1f} s; nothing after"
-        elif after.url == before.url and abs(after.position - before.position) <= RESUME_WITHIN:
-            line = f"ok: {before.title} {before.position:.1f} s -> {after.position:.1f} s"
+        elif (
+            after.url == before.url
+            and plan[0] == path_of(before.url)
+            and abs(plan[1] - before.position) <= RESUME_WITHIN
+            and after.position >= plan[1] - 1.0
+        ):
+            line = f"ok: {before.title} {before.position:.1f} s -> {plan[1]:.1f} s"
         else:
             line = (
                 f"BAD: killed in {before.title} at {before.position:.1f} s,"
-                f" resumed {after.title} at {after.position:.1f} s"
+                f" resumed {after.title} at {plan[1]:.1f} s (first heard at"
+                f" {after.position:.1f} s)"
             )
         self.bad_resumes += line.startswith(("BAD", "killed"))
         self.resumes.append(line)
