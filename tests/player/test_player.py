@@ -94,8 +94,8 @@ async def test_seek_reports_the_position_reached(make_rig, album: list[Path]) ->
     await playing(rig, "One")
     await run(rig, CommandName.SEEK, 1.25)
     await async_wait_for(lambda: rig.recorder.seeks, what="Seeked")
-    assert rig.recorder.seeks[0].position == pytest.approx(1.25, abs=0.1)
-    assert rig.controller.position() >= 1.2
+    # Where it landed, plus what played before the player said so (under qemu, 0.1 s).
+    assert 1.15 <= rig.recorder.seeks[0].position <= rig.controller.position()
     await run(rig, CommandName.SEEK_BY, -10)  # before 0 gives 0
     await async_wait_for(lambda: len(rig.recorder.seeks) == 2, what="second Seeked")
     assert rig.recorder.seeks[1].position < 0.3
