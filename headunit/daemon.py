@@ -76,13 +76,16 @@ async def build_player(config: Config, store: Store) -> Player:
     try:
         plan = resume.plan(saved, scanned, config.player.resume)
     except resume.StaleState as exc:
+        assert saved is not None
+        # The stick may be mounted a second after boot, or was pulled just before the
+        # power went: its track is held, and resumed there when the stick is back.
+        held = saved
         if scanned:
-            store.set_aside(f"is stale: {exc}")
+            log.info("resume state's track is away, playing what is there: %s", exc)
+            plan = resume.elsewhere(saved, scanned, config.player.resume)
         else:
-            # Nothing is there yet: the stick may be mounted a second after boot.
             log.info("resume state waits for its media: %s", exc)
-            held = saved
-        plan = resume.plan(None, scanned, config.player.resume)
+            plan = resume.plan(None, scanned, config.player.resume)
     _log_plan(plan, config.player)
     titles = await asyncio.to_thread(media.playlist_titles, config.media.paths)
     player = Player(config.player, plan, config.state.dir / "art", held=held, titles=titles)

@@ -8,7 +8,8 @@ and what `media.paths` holds now (a USB stick may have changed while the car was
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from headunit.media import is_stream
@@ -18,6 +19,8 @@ from headunit.player.playqueue import Queue
 log = logging.getLogger(__name__)
 
 VERSION = 2  # 2: the queue in a file of its own (store.py)
+# Pulled tracks kept for a re-plug (one per stick in practice): the oldest go first.
+PULLED_KEPT = 8
 
 
 class StaleState(ValueError):
@@ -102,6 +105,28 @@ def plan(saved: ResumeState | None, scanned: list[str], mode: str) -> Plan:
         paused=mode == "pause" or saved.interrupted,
         pulled=_still_pulled(saved),
     )
+
+
+def elsewhere(saved: ResumeState, scanned: list[str], mode: str) -> Plan:
+    """The saved track's media is away (a stick pulled just before the power went, or
+    while the car was off): play what is there, with the driver's volume and loop mode,
+    and keep the track among the pulled ones, so that a re-plug resumes it where it was."""
+    uri = saved.current_uri
+    assert uri is not None  # only a saved current entry can be away
+    fresh = plan(None, scanned, mode)
+    return replace(
+        fresh,
+        volume=saved.volume,
+        loop=saved.loop,
+        paused=mode == "pause" or saved.interrupted,
+        pulled=with_point(_still_pulled(saved), ResumePoint(uri, max(0.0, saved.position))),
+    )
+
+
+def with_point(pulled: Sequence[ResumePoint], point: ResumePoint) -> tuple[ResumePoint, ...]:
+    """`pulled` with `point` as its newest, one point per track, at most PULLED_KEPT."""
+    kept = [p for p in pulled if p.uri != point.uri][1 - PULLED_KEPT :]
+    return (*kept, point)
 
 
 def _still_pulled(saved: ResumeState | None) -> tuple[ResumePoint, ...]:

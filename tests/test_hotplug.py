@@ -143,6 +143,55 @@ def test_a_stick_pulled_mid_track_moves_on_then_resumes_where_it_was(
     ]
 
 
+def test_a_stick_pulled_while_the_car_is_off_is_resumed_on_replug(
+    start_daemon, tmp_path, stick, mounts
+):
+    first, media = home_then_stick_at_three(start_daemon, tmp_path, stick, mounts, "playlist")
+    assert first.stop() == 0
+    mounts.pull(tmp_path / "usb")
+
+    again = start_daemon(media)
+    wait_for(lambda: playing(again.env, "Home"), NOTICE, "what is there playing")
+    assert status(again.env)["loop"] == "playlist"
+    replug_resumes_three_at_seven(again, stick, mounts, tmp_path / "usb")
+    assert "Traceback" not in first.log() + again.log()
+
+
+def test_a_power_cut_while_a_pull_stopped_the_car_resumes_on_replug(
+    start_daemon, tmp_path, stick, mounts
+):
+    first, media = home_then_stick_at_three(start_daemon, tmp_path, stick, mounts, "none")
+    mounts.pull(tmp_path / "usb")
+    wait_for(lambda: status(first.env)["status"] == "Stopped", NOTICE, "stopped: nothing after")
+    first.kill()
+
+    again = start_daemon(media)
+    assert "resume state's track is away, playing what is there" in again.log()
+    wait_for(lambda: playing(again.env, "Home"), NOTICE, "what is there playing")
+    replug_resumes_three_at_seven(again, stick, mounts, tmp_path / "usb")
+
+
+def home_then_stick_at_three(start_daemon, tmp_path, stick, mounts, loop):  # type: ignore[no-untyped-def]
+    """A car with a home folder and a stick, playing the stick's last track at 7 s."""
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    mounts.bind(stick, usb)
+    make_album(tmp_path / "home", ["Home"], seconds=30)
+    media = [tmp_path / "home", usb]
+    daemon = start_daemon(media)
+    headunit("loop", loop, env=daemon.env)
+    headunit("jump", "4", env=daemon.env)
+    headunit("seek", "7", env=daemon.env)
+    wait_for(lambda: (i := playing(daemon.env, "Three")) and i["position"] >= 7, what="Three at 7")
+    return daemon, media
+
+
+def replug_resumes_three_at_seven(daemon, stick, mounts, usb) -> None:  # type: ignore[no-untyped-def]
+    mounts.bind(stick, usb)
+    info = wait_for(lambda: playing(daemon.env, "Three"), NOTICE, "Three resumed")
+    assert info["position"] >= 7
+
+
 def test_a_stick_mounted_after_boot_resumes_the_saved_track(start_daemon, tmp_path, stick, mounts):
     usb = tmp_path / "usb"
     usb.mkdir()

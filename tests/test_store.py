@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from headunit.model import LoopMode
-from headunit.resume import ResumePoint, ResumeState, StaleState, plan
+from headunit.resume import PULLED_KEPT, ResumePoint, ResumeState, StaleState, elsewhere, plan
 from headunit.store import Store, decode, encode, encode_queue
 
 
@@ -186,3 +186,39 @@ def test_a_vanished_current_track_is_stale(tmp_path: Path) -> None:
     (a,) = files(tmp_path, "a.flac")
     with pytest.raises(StaleState, match="is gone"):
         plan(saved([a, "/media/usb/old.flac"], 1), [a], "play")
+
+
+def test_a_track_away_at_start_plays_what_is_there_and_waits_among_the_pulled(
+    tmp_path: Path,
+) -> None:
+    (a,) = files(tmp_path, "a.flac")
+    away = "/media/usb/two.flac"
+    state = saved(
+        [a, away],
+        1,
+        position=7.5,
+        volume=30.0,
+        loop=LoopMode.PLAYLIST,
+        pulled=(ResumePoint(away, 2.0), ResumePoint("/media/old/x.flac", 4.0)),
+    )
+    result = elsewhere(state, [a], "play")
+    assert result.queue.current.uri == a
+    assert (result.position, result.volume, result.loop, result.paused) == (
+        0.0,
+        30.0,
+        LoopMode.PLAYLIST,
+        False,
+    )
+    # One point per track, the newest last: where it was when the power went.
+    assert result.pulled == (ResumePoint("/media/old/x.flac", 4.0), ResumePoint(away, 7.5))
+
+
+def test_pulled_tracks_kept_are_the_newest(tmp_path: Path) -> None:
+    (a,) = files(tmp_path, "a.flac")
+    older = tuple(ResumePoint(f"/media/usb{i}/t.flac", float(i)) for i in range(PULLED_KEPT))
+    state = saved([a, "/media/now/t.flac"], 1, pulled=older)
+    result = elsewhere(state, [a], "pause")
+    assert result.paused
+    assert len(result.pulled) == PULLED_KEPT
+    assert result.pulled[0] == older[1]
+    assert result.pulled[-1].uri == "/media/now/t.flac"

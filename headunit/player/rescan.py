@@ -22,9 +22,6 @@ from headunit.resume import ResumePoint
 
 log = logging.getLogger(__name__)
 
-# Pulled tracks kept for a re-plug (one per stick in practice): the oldest go first.
-PULLED_KEPT = 8
-
 
 def rescanned(player: PlayerCore, scanned: list[str], titles: Mapping[str, str]) -> None:
     """`media.paths` was scanned again: a silent car starts the media found,
@@ -80,8 +77,8 @@ def _merge(player: PlayerCore, scanned: list[str], keep: Callable[[str], bool]) 
         return
     player._held = before
     if gone is not None:
-        kept = [p for p in player._pulled if p.uri != gone.uri][1 - PULLED_KEPT :]
-        player._pulled = [*kept, ResumePoint(gone.uri, before.position)]
+        point = ResumePoint(gone.uri, before.position)
+        player._pulled = list(resume.with_point(player._pulled, point))
     if merged.ran_out:
         log.info("media: %s is gone and nothing after it is left; stopped", gone and gone.uri)
         player._stopped()
