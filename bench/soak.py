@@ -208,6 +208,16 @@ class Life:
         return (warm[0], warm[-1]) if len(warm) >= 2 else None
 
 
+def fd_peaks(life: Life, t0: float, t1: float) -> str:
+    """A sample's fd count depends on the moment (PipeWire's fds go while the server is
+    down, a stick's while it is away): a leak shows as the highest count growing."""
+    window = min(600.0, (t1 - t0) / 4)
+    first = max(m[2] for m in life.memory if t0 <= m[0] <= t0 + window)
+    last = max(m[2] for m in life.memory if t1 - window <= m[0] <= t1)
+    span = f"highest in the first and the last {window:.0f} s"
+    return f"{span}: {first} -> {last} ({last - first:+d})"
+
+
 class Car:
     """The daemon, its buses, its sound server, its media: everything the drive acts on."""
 
@@ -750,7 +760,7 @@ def report(seed: int, minutes: float, drive: Drive, judge: Judge, car: Car) -> i
             f"warm-up too): {rss_born / 1024:.1f} MB ({(rss1 - rss_born) / 1024:+.1f}); "
             f"peak {peak / 1024:.1f} MB"
         )
-        print(f"open fds (same): {fd0} -> {fd1} ({fd1 - fd0:+d})")
+        print(f"open fds (same): {fd0} -> {fd1} ({fd1 - fd0:+d}); {fd_peaks(longest, t0, t1)}")
     if drive.aborted:
         print(f"ABORTED {drive.aborted}")
     failed = len(judge.stalls) + (recoveries or 0) + drive.bad_resumes + drive.crashes
