@@ -78,14 +78,14 @@ async def build_player(config: Config, store: Store) -> Player:
     except resume.StaleState as exc:
         assert saved is not None
         # The stick may be mounted a second after boot, or was pulled just before the
-        # power went: its track is held, and resumed there when the stick is back.
-        held = saved
+        # power went: a re-plug resumes its track there, and the driver's volume, loop
+        # mode and pause stay.
         if scanned:
             log.info("resume state's track is away, playing what is there: %s", exc)
-            plan = resume.elsewhere(saved, scanned, config.player.resume)
         else:
             log.info("resume state waits for its media: %s", exc)
-            plan = resume.plan(None, scanned, config.player.resume)
+            held = saved
+        plan = resume.elsewhere(saved, scanned, config.player.resume)
     _log_plan(plan, config.player)
     titles = await asyncio.to_thread(media.playlist_titles, config.media.paths)
     player = Player(config.player, plan, config.state.dir / "art", held=held, titles=titles)

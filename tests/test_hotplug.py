@@ -197,6 +197,8 @@ def test_a_stick_mounted_after_boot_resumes_the_saved_track(start_daemon, tmp_pa
     usb.mkdir()
     mounts.bind(stick, usb)
     first = start_daemon([usb])
+    headunit("volume", "30", env=first.env)  # below the start-up cap (60)
+    headunit("loop", "playlist", env=first.env)
     headunit("jump", "3", env=first.env)
     headunit("seek", "12", env=first.env)
     wait_for(lambda: (i := playing(first.env, "Three")) and i["position"] >= 12, what="Three")
@@ -208,6 +210,7 @@ def test_a_stick_mounted_after_boot_resumes_the_saved_track(start_daemon, tmp_pa
     mounts.bind(stick, usb)
     info = wait_for(lambda: playing(again.env, "Three"), NOTICE, "Three resumed")
     assert info["position"] >= 12
+    assert (info["volume"], info["loop"]) == (30, "playlist")  # the driver's, not the cap
 
 
 def test_sighup_rescans_changed_media_paths_and_applies_audio_output(start_daemon, tmp_path):

@@ -38,8 +38,12 @@ async def http(tmp_path: Path) -> AsyncIterator[str]:
             return web.Response(status=401)
         return web.FileResponse(radio)
 
+    async def station(request: web.Request) -> web.Response:
+        return web.Response(text=f"#EXTM3U\n{request.url.origin()}/radio.flac\n")
+
     app = web.Application()
     app.router.add_get("/radio.flac", file)
+    app.router.add_get("/station.m3u", station)
     app.router.add_get("/media/5", private)
     app.router.add_get("/stalled", stalled)
     runner = web.AppRunner(app, shutdown_timeout=0.5)
@@ -52,12 +56,16 @@ async def http(tmp_path: Path) -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-async def test_a_stream_plays_with_its_name_as_title(make_rig, http: str) -> None:
-    rig = await make_rig([f"{http}/radio.flac"])
-    await async_wait_for(lambda: rig.controller.position() > 0.3, what="the stream playing")
+# A station's URL is the stream itself, or often a playlist naming it (.m3u, .pls).
+@pytest.mark.parametrize("name", ["radio.flac", "station.m3u"])
+async def test_a_stream_plays_with_its_name_as_title(make_rig, http: str, name: str) -> None:
+    rig = await make_rig([f"{http}/{name}"])
+    await async_wait_for(lambda: rig.controller.position() > 0.5, what="the stream playing")
     state = rig.controller.state
     assert state.status is Status.PLAYING
-    assert state.track.title == "radio.flac"
+    assert state.track.title == name
+    await rig.controller.execute(Command(CommandName.PAUSE), "test")
+    assert rig.controller.state.status is Status.PAUSED
 
 
 async def test_a_stalled_stream_is_given_up_and_the_queue_goes_on(

@@ -72,8 +72,9 @@ class PlayerCore(SnapshotTarget):
     ) -> None:
         self._config = config
         self._titles = dict(titles or {})  # from playlists, for entries without tags
-        # The saved state of media that went away (a pulled stick): saved as it was, and
-        # resumed when the media comes back to a silent car.
+        # The saved state of media that went away (a pulled stick) while the car is
+        # silent because of it: saved as it was, and resumed when the media comes back;
+        # forgotten as soon as anything else plays (the pulled track is in `_pulled`).
         self._held = held
         # Where the tracks of pulled media were, while the queue plays on without them:
         # a re-plug resumes its track there (`rescan.py`).
@@ -303,6 +304,7 @@ class PlayerCore(SnapshotTarget):
         self._watchdog.progress(now)
         self._attempt_at, self._retry_at, self._heard = now, None, None
         self._held_since = None
+        self._held = None  # something plays: a re-plug no longer starts the held state
         self._seek_unannounced = False
         try:
             result = self._mpv.command(*self._loadfile.args(entry.uri, "replace", options))
@@ -317,6 +319,10 @@ class PlayerCore(SnapshotTarget):
         """Go one entry in `direction`; at the end of the queue, stop (unless looping)."""
         self._loader.travel(direction, user)
         pos = self._neighbour(direction)
+        if pos is None and direction < 0 and not user:
+            # Previous onto a broken first file: nothing before it, so play on after it.
+            self._loader.travel(1, user)
+            pos = self._neighbour(1)
         if pos is None:
             if not user:
                 self._stop_at_end()

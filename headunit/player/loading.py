@@ -9,6 +9,7 @@ mpv: every transition is tested on its own (tests/player/test_loading.py).
 
     IDLE     ── loaded ──────────────────────> OPENING
     OPENING  ── start-file of our id ────────> OPENING   (mpv confirms it: Started)
+    OPENING  ── end-file redirect (a playlist) > OPENING (what it names is ours now)
     OPENING  ── file-loaded of our id ───────> PLAYING   (a seek asked meanwhile is sent)
     PLAYING  ── seek ────────────────────────> SEEKING
     SEEKING  ── playback-restart ────────────> PLAYING   (reported as Seeked)
@@ -296,6 +297,10 @@ class Loader:
         back."""
         if not self._outage or self.phase is not Phase.PLAYING or not self.confirmed:
             return []
+        if position < self.start - ADVANCED:
+            # It opened before where it was lost: a live stream (a radio) cannot be
+            # joined where it was, and plays on from now. Sound is its advancing.
+            self.start = position
         if position < self.start + ADVANCED:
             return []
         self._outage = False
@@ -308,10 +313,17 @@ class Loader:
         error: str | None,
         heard: float | None,
         length: float | None = None,
+        inserted: int | None = None,
     ) -> list[Effect]:
-        """`length`: the current track's length, if known, to tell an early eof."""
+        """`length`: the current track's length, if known, to tell an early eof;
+        `inserted`: the id of what a playlist (`redirect`) put in its place."""
         slot = self.current
         if slot is None or mpv_id != slot.mpv_id or self.phase in _WAITING:
+            return []
+        if reason == "redirect" and inserted:
+            # A station's URL that is a playlist (.m3u, .pls): mpv plays the stream it
+            # names in its place, under a new id. That one is our entry now.
+            self.current = Slot(slot.entry, inserted)
             return []
         if reason == "eof":
             if self._early(heard, length):

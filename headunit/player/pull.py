@@ -33,6 +33,8 @@ def check(uri: str) -> Found:
     path = _path(uri)
     try:
         fd = os.open(path, os.O_RDONLY)
+    except ValueError:  # a NUL in the path: no such file can be
+        return Found.MISSING
     except OSError as exc:
         return Found.MISSING if exc.errno in (errno.ENOENT, errno.ENOTDIR) else Found.UNREADABLE
     try:
@@ -42,7 +44,8 @@ def check(uri: str) -> Found:
     except OSError:
         return Found.UNREADABLE
     finally:
-        os.close(fd)
+        with contextlib.suppress(OSError):  # EIO on close: the read has answered already
+            os.close(fd)
     return Found.READABLE
 
 

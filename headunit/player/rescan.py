@@ -75,12 +75,12 @@ def _merge(player: PlayerCore, scanned: list[str], keep: Callable[[str], bool]) 
         # held): nothing plays to hold, and a re-plug must not start the music.
         player._publish()
         return
-    player._held = before
     if gone is not None:
         point = ResumePoint(gone.uri, before.position)
         player._pulled = list(resume.with_point(player._pulled, point))
     if merged.ran_out:
         log.info("media: %s is gone and nothing after it is left; stopped", gone and gone.uri)
+        player._held = before  # what the car resumes when the stick is back
         player._stopped()
         return
     first = player._queue.position or 0
@@ -118,20 +118,19 @@ def _start_found(player: PlayerCore, scanned: list[str]) -> bool:
     play, the media found. False when neither: a car stopped by a pull stays stopped
     until its track is back (a rescan that finds the rest again, like the second event
     of the same pull, starts nothing by itself)."""
+    mode = player._config.resume
     try:
-        plan = resume.plan(player._held, scanned, "play")
+        plan = resume.plan(player._held, scanned, mode)
     except resume.StaleState:
         if len(player._queue):
             return False
-        plan = resume.plan(None, scanned, "play")  # other media: the held state waits
-    else:
-        player._held = None
+        plan = resume.plan(None, scanned, mode)  # other media: its track stays pulled
     found = set(scanned)
     player._pulled = [p for p in player._pulled if p.uri not in found]  # resumed, if held
     if plan.queue.current is None:
         return True
-    log.info("media: found %d entries; playing", len(plan.queue))
+    log.info("media: found %d entries; %s", len(plan.queue), "paused" if plan.paused else "playing")
     player._queue = plan.queue
-    player._set_paused(False)
+    player._set_paused(plan.paused)
     player._load(plan.queue.position or 0, start=plan.position)
     return True

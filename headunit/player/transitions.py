@@ -55,6 +55,7 @@ def on_event(player: PlayerCore, event: dict[str, Any]) -> None:
             _text(event.get("file_error")),
             event.get("heard"),
             _length(player),
+            int(event.get("playlist_insert_id") or 0),
         )
     if kind != "end-file" or loader.phase is not Phase.OUTPUT_LOST:
         player._watchdog.progress(time.monotonic())
@@ -169,7 +170,13 @@ def _check(player: PlayerCore, entry: Entry) -> None:
 
 
 async def _check_file(player: PlayerCore, entry: Entry, read_once: bool) -> None:
-    found = await asyncio.to_thread(pull.check, entry.uri)
+    try:
+        found = await asyncio.to_thread(pull.check, entry.uri)
+    except Exception:
+        # Never left waiting for an answer: a check that could not be made counts as a
+        # file that cannot be read, held, then given up (`timer.py`) if it stays so.
+        log.exception("checking %s failed", entry.uri)
+        found = pull.Found.UNREADABLE
     player._inbox.put_nowait(Checked(entry, pull.vanished(found, read_once)))
 
 

@@ -248,3 +248,31 @@ def test_a_position_that_stands_still_in_an_open_file_is_a_lost_output() -> None
         8.25,
     )
     assert loader.output_stuck(9.0) == []  # already waiting for the output
+
+
+def test_a_station_s_playlist_url_gives_its_place_to_the_stream_it_names() -> None:
+    loader = Loader()
+    loader.loaded(A, 1, start=0.0)
+    assert loader.on_start_file(1) == [Started(A)]
+    assert loader.on_end_file(1, "redirect", None, None, None, inserted=2) == []
+    assert loader.on_start_file(2) == [Started(A)]
+    assert loader.on_file_loaded() == [Notice.OPENED]
+    assert (loader.phase, loader.entry, loader.confirmed) == (Phase.PLAYING, A, True)
+    assert loader.on_end_file(1, "redirect", None, None, None, inserted=3) == []  # not ours
+    assert loader.current is not None
+    assert loader.current.mpv_id == 2
+
+
+def test_a_live_stream_that_comes_back_from_its_start_is_sound_when_it_advances() -> None:
+    """A radio lost at 1200 s cannot be rejoined there: the retry plays from the live
+    point, which mpv counts from 0. Its advancing from there is the sound coming back."""
+    loader = playing()
+    assert loader.on_end_file(1, "error", OUTPUT_FAILED, 1200.0, None) == [
+        OutputLost(A, 1200.0, first=True)
+    ]
+    loader.loaded(A, 2, start=loader.start)  # the retry
+    loader.on_start_file(2)
+    loader.on_file_loaded()
+    assert loader.on_heard(0.1) == []
+    assert loader.position(heard=0.1) == 0.1  # where the stream is now, not 1200
+    assert loader.on_heard(0.5) == [Notice.OUTPUT_BACK]

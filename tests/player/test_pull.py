@@ -138,3 +138,50 @@ async def test_a_car_stopped_by_a_pull_stays_stopped_when_a_rescan_finds_nothing
     await player.media_changed(scan(media), {})
     await async_wait_for(lambda: title(rig) == "Two" and playing(rig), 20, "Two resumed")
     assert 4 <= player.position() < 10
+
+
+async def test_after_a_replug_resumed_its_track_stop_means_stopped(
+    make_rig, tmp_path: Path
+) -> None:
+    """A stick pulled while the queue plays on, plugged back (its track resumes), then the
+    driver stops: what is saved is what was stopped, not the state before the pull, and
+    a later rescan (SIGHUP, another stick) starts nothing."""
+    make_album(tmp_path / "usb" / "Album", ["One"], seconds=CD_SECONDS)
+    make_album(tmp_path / "home", ["Home"], seconds=CD_SECONDS)
+    media = [str(tmp_path / "usb"), str(tmp_path / "home")]
+    rig = await make_rig(media)
+    player = rig.player
+    await rig.controller.execute(Command(CommandName.SEEK, 5.0), source="test")
+    await async_wait_for(lambda: title(rig) == "One" and player.position() >= 5, what="One at 5")
+    (tmp_path / "usb" / "Album").rename(tmp_path / "away")  # pulled, unmounted
+    await player.media_changed(scan(media), {})
+    await async_wait_for(lambda: title(rig) == "Home" and playing(rig), 20, "Home playing on")
+    (tmp_path / "away").rename(tmp_path / "usb" / "Album")  # plugged back
+    await player.media_changed(scan(media), {})
+    await async_wait_for(lambda: title(rig) == "One" and playing(rig), 20, "One resumed")
+    await rig.controller.execute(Command(CommandName.NEXT), source="test")
+    await async_wait_for(lambda: title(rig) == "Home" and playing(rig), 20, "Home")
+
+    await rig.controller.execute(Command(CommandName.STOP), source="test")
+    assert player.resume_snapshot().current_uri == str(tmp_path / "home" / "1 Home.flac")
+    await player.media_changed(scan(media), {})
+    assert rig.controller.state.status is Status.STOPPED
+    assert player._loader.entry is None
+
+
+async def test_previous_onto_a_broken_first_file_plays_on_after_it(
+    make_rig, tmp_path: Path
+) -> None:
+    """No file before the broken one to go back to: the car plays on, not silence."""
+    make_album(tmp_path / "cd", ["One", "Two"], seconds=CD_SECONDS)
+    rig = await make_rig([str(tmp_path / "cd")])
+    await rig.controller.execute(Command(CommandName.NEXT), source="test")
+    await async_wait_for(lambda: title(rig) == "Two" and playing(rig), what="Two playing")
+    (tmp_path / "cd" / "1 One.flac").write_bytes(b"\x00not audio at all" * 100)  # gone bad
+    await rig.controller.execute(Command(CommandName.PREVIOUS), source="test")
+    await async_wait_for(lambda: "1 One.flac" in player_broken(rig), 20, "One found broken")
+    await async_wait_for(lambda: title(rig) == "Two" and playing(rig), 20, "Two playing on")
+
+
+def player_broken(rig) -> set[str]:  # type: ignore[no-untyped-def]
+    return {Path(uri).name for uri in rig.player._broken}
