@@ -62,7 +62,7 @@ async def measure(uris: list[str], art: Path, seconds: float, warm_up: float) ->
     await player.execute(Command(CommandName.LOOP, "playlist"))
     began = time.monotonic()
     warm: tuple[int, int] | None = None
-    peak = 0
+    peak = rss = 0
     try:
         while (elapsed := time.monotonic() - began) < seconds:
             await asyncio.sleep(EVERY)
@@ -75,7 +75,8 @@ async def measure(uris: list[str], art: Path, seconds: float, warm_up: float) ->
     finally:
         await player.close()
     if warm is not None:
-        rss, skipped = rss_kib(), skips.count
+        # The last sample while it played: closing the player gives mpv's memory back.
+        skipped = skips.count
         print(
             f"after the {warm_up:g} s warm-up: RSS {warm[0] / 1024:.1f} -> {rss / 1024:.1f} MB "
             f"({(rss - warm[0]) / 1024:+.1f}), peak {peak / 1024:.1f} MB; the broken file "
