@@ -50,7 +50,9 @@ class Player(PlayerCore):
     # -- Target protocol (the rest is PlayerCore's and SnapshotTarget's) -----------
 
     async def execute(self, command: Command) -> None:
-        """Queue `command` behind what came before it, and wait for its outcome."""
+        """Queue `command` behind what came before it, and wait for its outcome. An
+        `open` is queued once its URI is expanded (a folder walk, off the loop): a
+        command sent while it walks can run first."""
         if command.name not in commands.HANDLERS:
             raise CommandError(f"{command.name} is not supported by the player")
         found = await commands.find(command) if command.name is CommandName.OPEN else None

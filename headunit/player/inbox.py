@@ -1,7 +1,8 @@
 """What the player's inbox carries: everything that can change the player, in order.
 
-mpv's event thread, command sources, the timer and the tag-reading worker threads only
-put messages here; the player's one task takes them out and acts on each in turn.
+mpv's event thread, command sources, the timer, and the coroutines that wait on the
+worker threads (tag reads, file checks) only put messages here; the player's one task
+takes them out and acts on each in turn.
 """
 
 from __future__ import annotations
