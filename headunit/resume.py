@@ -101,8 +101,7 @@ def plan(saved: ResumeState | None, scanned: list[str], mode: str) -> Plan:
         max(0.0, saved.position),
         saved.volume,
         saved.loop,
-        # Paused by another source when the power went: the car must not blast at start.
-        paused=mode == "pause" or saved.interrupted,
+        paused=_starts_paused(saved, mode),
         pulled=_still_pulled(saved),
     )
 
@@ -118,7 +117,7 @@ def elsewhere(saved: ResumeState, scanned: list[str], mode: str) -> Plan:
         fresh,
         volume=saved.volume,
         loop=saved.loop,
-        paused=mode == "pause" or saved.interrupted,
+        paused=_starts_paused(saved, mode),
         pulled=with_point(_still_pulled(saved), ResumePoint(uri, max(0.0, saved.position))),
     )
 
@@ -127,6 +126,12 @@ def with_point(pulled: Sequence[ResumePoint], point: ResumePoint) -> tuple[Resum
     """`pulled` with `point` as its newest, one point per track, at most PULLED_KEPT."""
     kept = [p for p in pulled if p.uri != point.uri][1 - PULLED_KEPT :]
     return (*kept, point)
+
+
+def _starts_paused(saved: ResumeState, mode: str) -> bool:
+    """Paused by the configuration, or by another source when the power went: the car
+    must not blast at start."""
+    return mode == "pause" or saved.interrupted
 
 
 def _still_pulled(saved: ResumeState | None) -> tuple[ResumePoint, ...]:

@@ -313,7 +313,7 @@ class Loader:
         error: str | None,
         heard: float | None,
         length: float | None = None,
-        inserted: int | None = None,
+        inserted: int = 0,
     ) -> list[Effect]:
         """`length`: the current track's length, if known, to tell an early eof;
         `inserted`: the id of what a playlist (`redirect`) put in its place."""
