@@ -376,3 +376,44 @@ def test_a_yanked_stick_in_a_looping_queue_plays_on_and_a_replug_resumes_its_tra
     shown.stop()
     assert point.position - 1 <= resumed["position"] < point.position + 5
     assert "Traceback" not in daemon.log()
+
+
+def test_a_pull_that_cuts_a_track_in_its_last_seconds_keeps_where_it_was_cut(
+    start_daemon, tmp_path, mounts
+):
+    """A pull in a track's last seconds: mpv reports the failed read as an eof that
+    counts as the track's end (a length in tags is not exact enough to check every end
+    and cost each join a gap), so the car plays on. The pull's rescan follows: the track
+    it cut is kept where its sound stopped, and plugging the stick back resumes it."""
+    [track] = make_album(tmp_path / "stick" / "Album", ["Cut"], seconds=20, noisy=True)
+    whole = track.read_bytes()
+    # Its reads end about 1.5 s before its 20 s, as a yanked stick's do.
+    track.write_bytes(whole[: int(len(whole) * 0.93)])
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    mounts.bind(tmp_path / "stick", usb)
+    make_album(tmp_path / "home", ["Home"], seconds=30)
+    daemon = start_daemon([usb, tmp_path / "home"])
+    wait_for(lambda: playing(daemon.env, "Cut"), what="Cut playing")
+    headunit("seek", "14", env=daemon.env)
+    wait_for(lambda: playing(daemon.env, "Home"), what="Home, after Cut's last read")
+    mounts.pull(usb)
+    cut = str(usb / "Album" / "1 Cut.flac")
+    saved = wait_for(
+        lambda: (s := Store(tmp_path / "state").load()) and s.pulled and s,
+        NOTICE,
+        "the cut track saved among the pulled",
+    )
+    [point] = saved.pulled
+    assert point.uri == cut
+    assert 17.0 <= point.position < 19.5  # where its reads ended, not its top or end
+    assert "skipped" not in daemon.log()
+
+    track.write_bytes(whole)  # the stick itself is whole: only the pull cut its reads
+    shown = Follow(daemon.env, tmp_path / "follow.jsonl")
+    wait_for(lambda: shown.titles() == ["Home"], what="the follower's first state")
+    mounts.bind(tmp_path / "stick", usb)
+    resumed = wait_for(lambda: shown.seen("Playing", "Cut"), NOTICE, "Cut resumed")
+    shown.stop()
+    assert point.position - 1 <= resumed["position"] < point.position + 1.5
+    assert "Traceback" not in daemon.log()

@@ -79,6 +79,9 @@ class PlayerCore(SnapshotTarget):
         # Where the tracks of pulled media were, while the queue plays on without them:
         # a re-plug resumes its track there (`rescan.py`).
         self._pulled: list[ResumePoint] = list(plan.pulled or (held.pulled if held else ()))
+        # A track that ended short of its length, and when: a pull cut it if its media
+        # goes a moment later (`rescan.py`).
+        self._cut: tuple[ResumePoint, float] | None = None
         self._art_dir = art_dir  # where embedded covers are extracted, once each
         self._queue: Queue = plan.queue
         self._plan = plan

@@ -20,6 +20,7 @@ mpv: every transition is tested on its own (tests/player/test_loading.py).
     (outage) ── the position advances ───────> sound again (OUTPUT_BACK)
     any      ── end-file eof alone ──────────> (the player loads a neighbour: OPENING)
     PLAYING  ── end-file error, early eof ───> CHECKING  (is the file still readable?)
+    PLAYING  ── eof in the last seconds ─────> (as any eof, told: EndedShort)
     CHECKING ── readable: broken or short ───> (skipped, or the next: OPENING)
     CHECKING ── unreadable (a pulled stick) ─> HELD   (entry and position kept)
     HELD     ── readable again (re-checked) ─> (reloaded where it was: OPENING)
@@ -29,6 +30,9 @@ A file that fails, or ends well before its length (mpv reports a failed read as 
 ordinary eof), may be broken, or on a stick being pulled: the player checks it off the
 loop. A pulled one is held, with its position, and no vanished entry after it is
 tried: the hot-plug rescan decides what plays next, and the saved state keeps it.
+An eof in a track's last few seconds is its end (a track's length in its tags is not
+exact to the second), but one short of the length is told: if the rescan of a pull
+follows within seconds, the pull cut that track, and its point is kept all the same.
 
 A file whose audio output cannot be opened is not a broken file: the entry and its
 position are kept in OUTPUT_LOST and the player retries it until the output is back.
@@ -50,6 +54,9 @@ OUTPUT_FAILED = "audio output initialization failed"
 ADVANCED = 0.2
 # Seconds before a track's length an eof is an early one, worth checking the file.
 EARLY_EOF = 3.0
+# Seconds short of its length an eof is the track's end all the same: mpv's time-pos is
+# last heard a moment before the end.
+AT_END = 0.5
 
 
 class Phase(StrEnum):
@@ -118,6 +125,15 @@ class OutputLost:
 
 
 @dataclass(frozen=True, slots=True)
+class EndedShort:
+    """`entry` ended at `position`, short of its length but too near its end to be
+    worth a gap for a check: if its media goes a moment later, a pull cut it there."""
+
+    entry: Entry
+    position: float
+
+
+@dataclass(frozen=True, slots=True)
 class Check:
     """Find out, off the loop, whether `entry`'s file can still be read."""
 
@@ -142,7 +158,9 @@ class Reload:
     position: float
 
 
-Effect = Notice | Started | SeekTo | WentOn | Skipped | OutputLost | Check | Held | Reload
+Effect = (
+    Notice | Started | SeekTo | WentOn | Skipped | OutputLost | EndedShort | Check | Held | Reload
+)
 
 
 class Loader:
@@ -329,10 +347,11 @@ class Loader:
             if self._early(heard, length):
                 return [self._check(slot, heard, None)]
             self.failures = 0
+            effects = self._short(slot, heard, length)
             if self.next is None:
-                return [Notice.NEXT]
+                return [*effects, Notice.NEXT]
             self.phase = Phase.GOING_ON  # mpv goes on by itself: start-file follows
-            return []
+            return effects
         if reason != "error":
             return []  # stopped or replaced by us
         if error == OUTPUT_FAILED:
@@ -344,6 +363,13 @@ class Loader:
         if heard is None or length is None or self.phase is not Phase.PLAYING:
             return False
         return heard < length - EARLY_EOF
+
+    def _short(self, slot: Slot, heard: float | None, length: float | None) -> list[Effect]:
+        """An eof in a track's last seconds but short of its end: told, in case a pull
+        cut it (no check: it would cost the gapless join)."""
+        if heard is None or length is None or self.phase is not Phase.PLAYING:
+            return []
+        return [EndedShort(slot.entry, heard)] if heard < length - AT_END else []
 
     def _check(self, slot: Slot, heard: float | None, error: str | None) -> Check:
         # mpv goes on into our next entry by itself: it may be on the same pulled stick,

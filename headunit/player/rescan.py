@@ -13,6 +13,7 @@ with no `await`, like every other transition.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 
 from headunit import resume
@@ -21,6 +22,10 @@ from headunit.player.core import PlayerCore
 from headunit.resume import ResumePoint
 
 log = logging.getLogger(__name__)
+
+# Seconds after a track ended short of its length within which its media going means
+# that a pull cut it (the reads fail a moment before the stick is unmounted).
+CUT_WITHIN = 15.0
 
 
 def rescanned(player: PlayerCore, scanned: list[str], titles: Mapping[str, str]) -> None:
@@ -60,6 +65,7 @@ def give_up_held(player: PlayerCore, after: float) -> None:
 def _merge(player: PlayerCore, scanned: list[str], keep: Callable[[str], bool]) -> None:
     """Adopt `scanned`, without the entries `keep` refuses; when the entry that plays
     is gone, keep where it was (for a re-plug) and play on with what is left."""
+    _cut_by_a_pull(player, scanned, keep)
     before = player.resume_snapshot()
     gone = player._queue.current
     merged = player._queue.merge(scanned, keep, loop=player._state.loop)
@@ -92,6 +98,19 @@ def _merge(player: PlayerCore, scanned: list[str], keep: Callable[[str], bool]) 
         return
     log.info("media: %s is gone; playing on with what is left", gone and gone.uri)
     player._load(pos)
+
+
+def _cut_by_a_pull(player: PlayerCore, scanned: list[str], keep: Callable[[str], bool]) -> None:
+    """The track that ended short of its length a moment ago is gone with its media: a
+    pull cut it, so a re-plug resumes it where it ended, as it would the one playing."""
+    if player._cut is None:
+        return
+    point, at = player._cut
+    if time.monotonic() - at > CUT_WITHIN:
+        player._cut = None
+    elif point.uri not in scanned or not keep(point.uri):
+        player._cut = None
+        player._pulled = list(resume.with_point(player._pulled, point))
 
 
 def _replugged(player: PlayerCore, scanned: list[str]) -> bool:

@@ -22,6 +22,7 @@ from headunit.player.core import OUTPUT_OPEN_TIMEOUT, OUTPUT_RETRY_SECONDS, Play
 from headunit.player.inbox import Checked, Go
 from headunit.player.loading import Effect, Notice, Phase
 from headunit.player.playqueue import Entry
+from headunit.resume import ResumePoint
 from headunit.state import TrackInfo
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ def _effect(player: PlayerCore, effect: Effect) -> None:
                 player._inbox.put_nowait(Go(direction, entry))
         case loading.OutputLost():
             _output_lost(player, effect)
+        case loading.EndedShort(entry, position):
+            player._cut = (ResumePoint(entry.uri, position), time.monotonic())
         case loading.Check(entry):
             _check(player, entry)
         case loading.Held():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from headunit.player.loading import (
     OUTPUT_FAILED,
     Check,
+    EndedShort,
     Held,
     Loader,
     Notice,
@@ -164,11 +165,25 @@ def test_a_short_file_that_reads_fine_goes_on_to_the_next() -> None:
 def test_an_eof_near_the_length_or_after_a_seek_is_an_end() -> None:
     loader = playing()
     loader.appended(B, 2)
-    assert loader.on_end_file(1, "eof", None, 28.5, length=30.0) == []  # gapless on
+    assert loader.on_end_file(1, "eof", None, 29.8, length=30.0) == []  # gapless on
     assert loader.phase is Phase.GOING_ON
     loader = playing()
     loader.on_seek()  # a seek near the end: where it was heard last says nothing
     assert loader.on_end_file(1, "eof", None, 10.0, length=30.0) == [Notice.NEXT]
+
+
+def test_an_eof_in_the_last_seconds_but_short_of_the_end_is_told() -> None:
+    """It is the track's end (no check, no gap), but a pull may have cut it: the
+    rescan that may follow keeps its point (rescan.py)."""
+    loader = playing()
+    loader.appended(B, 2)
+    assert loader.on_end_file(1, "eof", None, 28.5, length=30.0) == [EndedShort(A, 28.5)]
+    assert loader.phase is Phase.GOING_ON  # mpv goes on into B without a gap
+    loader = playing()
+    assert loader.on_end_file(1, "eof", None, 28.5, length=30.0) == [
+        EndedShort(A, 28.5),
+        Notice.NEXT,
+    ]
 
 
 def test_a_stale_check_is_ignored() -> None:
