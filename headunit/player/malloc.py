@@ -9,6 +9,12 @@ at a track change now and then and by 30 MB when FFmpeg probed a broken file, an
 some of it came back (BENCHMARKS.md, bench/soak.py). Setting the threshold fixes it
 where it starts (glibc then stops moving it): large blocks stay mapped on their own and
 go back to the system when freed.
+
+What is left of the growth is the arenas themselves: glibc gives each thread that
+allocates its own, up to 8 per core, and each keeps a few hundred KiB of freed space.
+mpv's threads (demuxer, decoder, output, one set per file opened) are capped at two
+arenas between them; the lock they share is taken once per block, far below the cost
+of decoding audio.
 """
 
 from __future__ import annotations
@@ -20,12 +26,17 @@ log = logging.getLogger(__name__)
 
 # glibc's own starting value, kept fixed.
 MMAP_THRESHOLD = 128 * 1024
-_M_MMAP_THRESHOLD = -3  # mallopt's parameter, from glibc's malloc.h
+# Arenas for every thread of the process (glibc fixes the cap the first time a thread
+# needs a new arena once eight exist, so it still holds when set after a few threads).
+ARENAS = 2
+_M_MMAP_THRESHOLD = -3  # mallopt's parameters, from glibc's malloc.h
+_M_ARENA_MAX = -8
 
 
-def fix_mmap_threshold(libc: ctypes.CDLL | None = None) -> bool:
-    """Fix glibc's mmap threshold for the whole process; False where the C library has
-    no mallopt (musl) or refuses it. Call before libmpv starts its threads."""
+def tune(libc: ctypes.CDLL | None = None) -> bool:
+    """Fix glibc's mmap threshold and cap its arenas for the whole process; False where
+    the C library has no mallopt (musl) or refuses it. Call before libmpv starts its
+    threads."""
     try:
         mallopt = (libc or ctypes.CDLL(None)).mallopt
     except AttributeError:
@@ -33,4 +44,5 @@ def fix_mmap_threshold(libc: ctypes.CDLL | None = None) -> bool:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    fixed = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    return bool(mallopt(_M_ARENA_MAX, ARENAS)) and fixed

@@ -21,9 +21,9 @@ import mpv
 
 from headunit.config import ConfigError, PlayerConfig
 from headunit.model import MediaRef
+from headunit.player import malloc
 from headunit.player.inbox import Heard, Message, MpvEvent, MpvProperty
 from headunit.player.libmpv import LoadfileSyntax, check_client_api, client_api_version
-from headunit.player.malloc import fix_mmap_threshold
 
 log = logging.getLogger(__name__)
 mpv_log = logging.getLogger("headunit.mpv")
@@ -110,7 +110,7 @@ class Bridge:
         api = client_api_version(mpv.backend)
         check_client_api(api)
         _declare_music_role(os.environ)
-        fix_mmap_threshold()  # before mpv's threads allocate anything
+        malloc.tune()  # before mpv's threads allocate anything
         player = _new_mpv(self._log, mpv_options(config), config.mpv_options)
         try:
             self.loadfile = LoadfileSyntax.from_command_list(player.command_list)
