@@ -19,6 +19,12 @@ from headunit.model import CommandError, PlaybackState, parse_playback_state
 log = logging.getLogger(__name__)
 
 _UNNAMED = "(unnamed client)"
+# Seconds within which a state older (by its `updatedAt`) than the one just received from
+# the same client is one overtaken on the way: the backend greets a new socket with the
+# state it cached, and with several backend processes a newer state relayed meanwhile
+# can arrive first. Dropped; later than that, any state counts (a device's clock may
+# have been set back).
+OVERTAKEN_WITHIN = 2.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,14 @@ class Peer:
         if self.state.duration > 0:
             position = min(position, self.state.duration)
         return position
+
+
+def _overtaken(state: PlaybackState, held: Peer | None, now: float) -> bool:
+    if held is None or now - held.arrived > OVERTAKEN_WITHIN:
+        return False
+    taken, before = state.extra.get("updatedAt"), held.state.extra.get("updatedAt")
+    numbers = (int, float)
+    return isinstance(taken, numbers) and isinstance(before, numbers) and taken < before
 
 
 class Peers:
@@ -63,7 +77,11 @@ class Peers:
         name = name if isinstance(name, str) and name else _UNNAMED
         if name == self._own:
             return  # our own state, cached by the backend
-        peer = Peer(name, state, time.monotonic())
+        now = time.monotonic()
+        if _overtaken(state, self._peers.get(name), now):
+            log.debug("ignored a playback_state of %s older than the one just received", name)
+            return
+        peer = Peer(name, state, now)
         self._peers[name] = peer
         for listener in tuple(self._listeners):
             listener(peer)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -236,6 +237,24 @@ async def test_the_status_follows_the_backend_going_and_coming_back(browser, rig
     # The new backend knew nothing: the car's state reached the phone through it again.
     await playerctl("next")
     await expect(title(page)).to_have_text("Two", timeout=WAIT)
+
+
+async def test_a_state_overtaken_on_the_way_does_not_replace_the_newer_one(browser, rig, connect):
+    """Behind several backend processes, the cached state a new socket is greeted with
+    can arrive after a newer relay: the page keeps showing the newer state."""
+    page = await signed_in(browser, rig)
+    await playerctl("pause")  # the car's own updates stop meanwhile
+    await expect(page.get_by_role("button", name="Play")).to_be_visible(timeout=WAIT)
+    other = await connect(rig.backend.url, rig.token)
+    taken = int(time.time() * 1000)
+    for name, at in (("Newer", taken + 1), ("Older", taken)):
+        state = {"userId": 7, "isPlaying": False, "currentTime": 1.0, "duration": 60.0,
+                 "mediaId": None, "mediaTitle": name, "deviceName": "tablet",
+                 "updatedAt": at}  # fmt: skip
+        await other.sio.emit("playback_state_update", state)
+    await expect(title(page)).to_have_text("Newer", timeout=WAIT)
+    await asyncio.sleep(1.0)  # the older state arrives right after the newer one
+    await expect(title(page)).to_have_text("Newer", timeout=100)
 
 
 async def test_the_car_going_offline_shows(browser, rig):

@@ -104,6 +104,21 @@ async def test_car_mirrors_the_phone_with_a_moving_position(remote_car, make_pho
     assert car.seen.changes
 
 
+async def test_a_state_overtaken_on_the_way_does_not_replace_the_newer_one(
+    remote_car, make_phone, backend
+):
+    """Behind several backend processes, the cached state a socket is greeted with can
+    arrive after a newer relay: the car keeps showing the newer one."""
+    car = remote_car
+    phone = await make_phone(backend.url)
+    await phone.sio.emit("playback_state_update", phone_state(mediaTitle="New", updatedAt=2000))
+    await phone.sio.emit("playback_state_update", phone_state(mediaTitle="Old", updatedAt=1000))
+    await phone.sio.emit("playback_state_update", phone_state(mediaTitle="Mark", deviceName="pad"))
+    await async_wait_for(lambda: "Mark" in [p["title"] for p in car.link.peers.snapshot()])
+    shown = {p["name"]: p["title"] for p in car.link.peers.snapshot()}
+    assert shown == {"phone": "New", "pad": "Mark"}
+
+
 async def test_car_controls_reach_the_phone_as_wire_commands(remote_car, make_phone, backend):
     car = remote_car
     phone = await make_phone(backend.url)

@@ -13,6 +13,11 @@
   let car = null; // {online, since} from headunit_car
   let backendDownSince = null;
   let dragging = false;
+  // An older state (by updatedAt) from the same car arriving this soon after a newer one
+  // was overtaken on the way: a new socket's greeting (the backend's cached state) can
+  // come after a newer relay when several backend processes share the car. Dropped;
+  // later than that, any state counts (the car's clock may have been set back).
+  const OVERTAKEN_MS = 2000;
   let artId = null;
 
   // -- sign in --------------------------------------------------------------------------
@@ -171,7 +176,13 @@
     return h ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
   }
 
+  function overtaken(latest) {
+    return state !== null && latest.deviceName === state.deviceName
+      && latest.updatedAt < state.updatedAt && performance.now() - receivedAt < OVERTAKEN_MS;
+  }
+
   function showState(latest) {
+    if (overtaken(latest)) return;
     state = latest;
     receivedAt = performance.now();
     $('title').textContent = latest.mediaTitle || (latest.mediaId == null ? 'Nothing playing' : `Media ${latest.mediaId}`);
