@@ -610,12 +610,22 @@ class Drive:
         stick.pull()
         car.plugged[name] = False
         path = path_of(now.url) if now is not None else None
-        if path is not None and path.startswith(on):
+        if path is not None and path.startswith(on) and not self.plays_to_its_end(stick, now):
             assert now is not None
             pull = Pull(name, path, now.position, time.monotonic() + quiet + 1.0)
             self.pulls.append(pull)
             self.pending[name] = pull
         return said
+
+    @staticmethod
+    def plays_to_its_end(stick: BindStick | YankedStick, now: Sample | None) -> bool:
+        """A bind mount's pull (`umount -l`) leaves the open file readable: a track in
+        its last seconds plays to its end before the pull is noticed, and then there
+        is no point left to keep."""
+        near_end = (
+            now is not None and now.duration is not None and now.position + 2.0 >= now.duration
+        )
+        return near_end and not isinstance(stick, YankedStick)
 
     def kept(self) -> None:
         """Every pending pull's resume point is in the saved state, unchanged."""
