@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from mpris_helpers import MprisClient, until
+from support import async_wait_for
 
 from headunit.component import Context
 from headunit.config import Config
@@ -80,6 +81,15 @@ async def test_mpris_and_controller_give_the_same_state_and_reach_every_sink(
     await watcher.wait_property("PlaybackStatus", "Paused")
     await mpris_client.wait_property("PlaybackStatus", "Paused")
 
+    # What comes next is shown by its file's name until its tags are read, which each
+    # player does in the background at its own pace: compared once both have read them.
+    def tagged(state: PlayerState) -> bool:
+        return all(item.artist for item in state.up_next)
+
+    await async_wait_for(
+        lambda: tagged(by_mpris.controller.state) and tagged(controller.state),
+        what="both players' next track shown with its tags",
+    )
     mine, theirs = by_mpris.controller.state, controller.state
     assert mine.track is not None
     assert theirs.track is not None
