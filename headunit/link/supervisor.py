@@ -96,6 +96,7 @@ class Supervisor(Worker):
         self.connected_since: float | None = None  # time.time()
         self.problem: str | None = None  # the last reason we are not connected
         self.sessions = 0  # successful connects since start
+        self._stopping = False
 
     # -- wiring -------------------------------------------------------------------------
     def on(self, event: str, handler: Callable[[Any], None]) -> None:
@@ -165,6 +166,13 @@ class Supervisor(Worker):
         self.rtt = round_trip
 
     # -- lifecycle ----------------------------------------------------------------------
+    async def stop(self) -> None:
+        # The client library can lose the cancel that `stop` sends (one landing as a
+        # connect attempt fails): the loop also ends on this flag, or it would go on
+        # reconnecting after the daemon said "stopping", and hold up its exit.
+        self._stopping = True
+        await super().stop()
+
     async def _run(self) -> None:
         failures = 0
         while True:
@@ -174,6 +182,8 @@ class Supervisor(Worker):
                 # A surprise from the client library must not end the link for good.
                 log.exception("backend link attempt failed unexpectedly")
                 outcome, lasted = Outcome.UNREACHABLE, 0.0
+            if self._stopping:
+                return
             if outcome in (Outcome.NO_TOKEN, Outcome.REFUSED):
                 failures = 0
                 await self._wait_for_token()
@@ -318,15 +328,13 @@ class _Session:
     async def run(self) -> tuple[Outcome, float]:
         timeout = self._config.timeout_seconds
         try:
-            await asyncio.wait_for(
-                self._client.connect(
+            async with asyncio.timeout(timeout + 1):
+                await self._client.connect(
                     self._config.url,
                     auth={"token": self._token.value},
                     transports=["websocket"],
                     wait_timeout=timeout,
-                ),
-                timeout + 1,
-            )
+                )
         except asyncio.CancelledError:
             # Stopped mid-handshake: close the half-open HTTP session, or aiohttp
             # complains about it in the log after the daemon said "stopped".

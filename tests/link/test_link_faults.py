@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -12,6 +13,7 @@ from support import async_wait_for
 
 from headunit.backend.auth import Verifier
 from headunit.backend.server import Backend, serve
+from headunit.link import supervisor
 from headunit.link.supervisor import backoff_delay
 from headunit.model import Command, CommandName
 from headunit.state import Status
@@ -104,6 +106,29 @@ async def test_backend_that_accepts_but_never_answers(tmp_path, token_file, make
         for writer in accepted:
             writer.close()
         server.close()
+
+
+async def test_stop_ends_the_link_even_when_the_client_library_loses_the_cancel(
+    token_file, make_car, monkeypatch
+):
+    """A cancel landing as a connect attempt fails can be lost inside the client
+    library: the link must stop all the same, or the daemon's exit waits on it."""
+    attempts, inside = 0, asyncio.Event()
+
+    async def losing_the_cancel(session):
+        nonlocal attempts
+        attempts += 1
+        inside.set()
+        with contextlib.suppress(asyncio.CancelledError):  # lost, as the library may
+            await asyncio.sleep(30)
+        return supervisor.Outcome.UNREACHABLE, 0.0
+
+    monkeypatch.setattr(supervisor._Session, "run", losing_the_cancel)
+    car = await make_car(link_config("http://127.0.0.1:9", token_file, backoff_max_seconds=0.1))
+    await inside.wait()
+    await car.supervisor.stop()
+    await asyncio.sleep(0.5)  # a few backoffs
+    assert attempts == 1  # none after the stop
 
 
 class SilentBackend(Backend):
