@@ -402,6 +402,12 @@ def saved_points(state_dir: Path) -> list[tuple[str, float]]:
     return points
 
 
+def resumed_at(log: str, path: str) -> float | None:
+    """Where the daemon's log says it resumed a re-plugged stick's `path` (rescan.py)."""
+    found = re.search(rf"media: {re.escape(path)} is back; resuming it at ([\d.]+) s", log)
+    return None if found is None else float(found[1])
+
+
 def ended(sample: Sample, since: float) -> bool:
     """Whether the track sampled `since` s ago may have ended by now (playing, it moved
     on by as much; a second is left for mpv's end and the next track's save)."""
@@ -648,6 +654,7 @@ class Drive:
             return ""
         self.judge.quiet(REPLUG_RESUMES_WITHIN)
         path, position = pull.point or (pull.path, pull.position)
+        log_before = len(self.car.life.process.log())
         end = time.monotonic() + REPLUG_RESUMES_WITHIN
         while time.monotonic() < end:
             now = self.car.sample()
@@ -657,6 +664,10 @@ class Drive:
                 and abs(now.position - position) <= RESUME_WITHIN
             ):
                 return f"; resumed {Path(path).name} at {now.position:.1f} s"
+            said = resumed_at(self.car.life.process.log()[log_before:], path)
+            if said is not None and abs(said - position) <= RESUME_WITHIN:
+                # A point in the track's last second plays out between two samples.
+                return f"; resumed {Path(path).name} at {said:.1f} s (the daemon's line)"
             time.sleep(0.2)
         self.lose(pull, f"{path} at {position:.1f} s not resumed on the re-plug")
         return f"; NOT resumed: {Path(path).name}"
