@@ -402,10 +402,11 @@ def saved_points(state_dir: Path) -> list[tuple[str, float]]:
     return points
 
 
-def resumed_at(log: str, path: str) -> float | None:
-    """Where the daemon's log says it resumed a re-plugged stick's `path` (rescan.py)."""
-    found = re.search(rf"media: {re.escape(path)} is back; resuming it at ([\d.]+) s", log)
-    return None if found is None else float(found[1])
+def resumed_at(log: str) -> tuple[str, float] | None:
+    """The track and position the daemon's log says it resumed a re-plugged stick at
+    (rescan.py)."""
+    found = re.search(r"media: (.+) is back; resuming it at ([\d.]+) s", log)
+    return None if found is None else (found[1], float(found[2]))
 
 
 def ended(sample: Sample, since: float) -> bool:
@@ -647,30 +648,27 @@ class Drive:
                 self.lose(pull, f"{pull.point} no longer saved (saved: {points})")
 
     def replugged(self, name: str) -> str:
-        """A stick pulled while its track played is back: that track plays again, where
-        it was saved."""
+        """A stick pulled while its track played is back: a point the pull kept plays
+        again (the pulled track where it was, or, when the pull met a join, the stick's
+        next track at its start: `Pull.accepts`)."""
         pull = self.pending.pop(name, None)
         if pull is None or pull.lost is not None:
             return ""
         self.judge.quiet(REPLUG_RESUMES_WITHIN)
-        path, position = pull.point or (pull.path, pull.position)
         log_before = len(self.car.life.process.log())
         end = time.monotonic() + REPLUG_RESUMES_WITHIN
         while time.monotonic() < end:
             now = self.car.sample()
-            if (
-                now is not None
-                and path_of(now.url) == path
-                and abs(now.position - position) <= RESUME_WITHIN
-            ):
+            path = path_of(now.url) if now is not None else None
+            if now is not None and path is not None and pull.accepts(path, now.position):
                 return f"; resumed {Path(path).name} at {now.position:.1f} s"
-            said = resumed_at(self.car.life.process.log()[log_before:], path)
-            if said is not None and abs(said - position) <= RESUME_WITHIN:
+            said = resumed_at(self.car.life.process.log()[log_before:])
+            if said is not None and pull.accepts(*said):
                 # A point in the track's last second plays out between two samples.
-                return f"; resumed {Path(path).name} at {said:.1f} s (the daemon's line)"
+                return f"; resumed {Path(said[0]).name} at {said[1]:.1f} s (the daemon's line)"
             time.sleep(0.2)
-        self.lose(pull, f"{path} at {position:.1f} s not resumed on the re-plug")
-        return f"; NOT resumed: {Path(path).name}"
+        self.lose(pull, f"{pull.point or pull.path} not resumed on the re-plug")
+        return f"; NOT resumed: {Path(pull.path).name}"
 
     def lose(self, pull: Pull, why: str) -> None:
         pull.lost = why
