@@ -344,10 +344,14 @@ class Loader:
             self.current = Slot(slot.entry, inserted)
             return []
         if reason == "eof":
-            if self._early(heard, length):
+            if self._ended_before(heard, length, EARLY_EOF):
                 return [self._check(slot, heard, None)]
             self.failures = 0
-            effects = self._short(slot, heard, length)
+            # In the last seconds but short of the end: told, in case a pull cut it (no
+            # check: it would cost the gapless join).
+            effects: list[Effect] = []
+            if heard is not None and self._ended_before(heard, length, AT_END):
+                effects.append(EndedShort(slot.entry, heard))
             if self.next is None:
                 return [*effects, Notice.NEXT]
             self.phase = Phase.GOING_ON  # mpv goes on by itself: start-file follows
@@ -358,18 +362,12 @@ class Loader:
             return [self._lose_output(slot, self.position(heard))]
         return [self._check(slot, heard, error or "cannot be played")]
 
-    def _early(self, heard: float | None, length: float | None) -> bool:
-        """An eof well before the length, where no seek leaves the position unsure."""
+    def _ended_before(self, heard: float | None, length: float | None, margin: float) -> bool:
+        """The eof came more than `margin` s before the length, where no seek leaves the
+        position unsure."""
         if heard is None or length is None or self.phase is not Phase.PLAYING:
             return False
-        return heard < length - EARLY_EOF
-
-    def _short(self, slot: Slot, heard: float | None, length: float | None) -> list[Effect]:
-        """An eof in a track's last seconds but short of its end: told, in case a pull
-        cut it (no check: it would cost the gapless join)."""
-        if heard is None or length is None or self.phase is not Phase.PLAYING:
-            return []
-        return [EndedShort(slot.entry, heard)] if heard < length - AT_END else []
+        return heard < length - margin
 
     def _check(self, slot: Slot, heard: float | None, error: str | None) -> Check:
         # mpv goes on into our next entry by itself: it may be on the same pulled stick,
