@@ -52,13 +52,28 @@ class Player(PlayerCore):
     async def execute(self, command: Command) -> None:
         """Queue `command` behind what came before it, and wait for its outcome. An
         `open` is queued once its URI is expanded (a folder walk, off the loop): a
-        command sent while it walks can run first."""
+        command of another kind sent while it walks can run first."""
         if command.name not in commands.HANDLERS:
             raise CommandError(f"{command.name} is not supported by the player")
-        found = await commands.find(command) if command.name is CommandName.OPEN else None
         done = asyncio.get_running_loop().create_future()
-        self._inbox.put_nowait(Call(command, done, found))
+        if command.name is CommandName.OPEN:
+            await self._open_in_turn(command, done)
+        else:
+            self._inbox.put_nowait(Call(command, done))
         await done
+
+    async def _open_in_turn(self, command: Command, done: asyncio.Future[None]) -> None:
+        """Expand an open's URI, and queue it after the opens sent before it, whichever
+        walk ends first: the driver's last choice is what plays."""
+        turn = asyncio.get_running_loop().create_future()
+        before, self._open_turn = self._open_turn, turn
+        try:
+            found = await commands.find(command)
+            if before is not None:
+                await before
+            self._inbox.put_nowait(Call(command, done, found))
+        finally:
+            turn.set_result(None)
 
     # -- life cycle ------------------------------------------------------------------
 

@@ -86,6 +86,7 @@ class PlayerCore(SnapshotTarget):
         self._queue: Queue = plan.queue
         self._plan = plan
         self._inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self._open_turn: asyncio.Future[None] | None = None  # done once the last open is queued
         self._tasks = Background(on_done=_log_failure)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._mpv: mpv.MPV | None = None

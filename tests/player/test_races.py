@@ -21,7 +21,7 @@ import pytest
 from support import async_wait_for, make_album, make_tone, statuses
 
 from headunit.model import Command, CommandName
-from headunit.player import core, mpvbridge, transitions
+from headunit.player import commands, core, mpvbridge, transitions
 from headunit.player.inbox import Call
 from headunit.state import Status, TrackInfo
 
@@ -248,3 +248,33 @@ async def test_a_command_between_a_track_s_end_and_its_next_step_wins(
     await asyncio.sleep(2.0)  # where the stale step would have gone on to Short
     assert title(rig) == "Long"
     assert rig.recorder.titles()[-3:] == ["Long", "Short", "Long"]
+
+
+async def test_two_opens_in_quick_succession_play_the_one_sent_last(
+    make_rig, album: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The driver picks a big folder, then at once a song: the song plays, although the
+    folder's walk ends last. Before, each open joined the inbox when its walk ended, so
+    the folder, sent first, replaced the song the driver chose after it."""
+    big = make_album(tmp_path / "Big", ["Big One", "Big Two"])
+    song = make_tone(tmp_path / "song.flac", 30, tags={"TITLE": "Song"})
+    walk, walking, finish = commands.expand, threading.Event(), threading.Event()
+
+    def slow_walk(uri: str, *args: Any) -> list[str]:
+        if "Big" in uri:
+            walking.set()
+            finish.wait(30)  # a folder of thousands of files on a slow stick
+        return walk(uri, *args)
+
+    monkeypatch.setattr(commands, "expand", slow_walk)
+    rig = await make_rig(album)
+    await playing(rig, "One")
+    folder = asyncio.create_task(run(rig, CommandName.OPEN, big[0].parent.as_uri()))
+    await async_wait_for(walking.is_set, what="the folder's walk begun")
+    chosen = asyncio.create_task(run(rig, CommandName.OPEN, song.as_uri()))
+    await asyncio.sleep(1.0)  # the song's walk has long ended; the folder's has not
+    finish.set()
+    await asyncio.gather(folder, chosen)
+    await playing(rig, "Song")
+    await asyncio.sleep(1.0)  # where the folder, joining last, took over
+    assert title(rig) == "Song"
