@@ -19,12 +19,11 @@ from pathlib import Path
 
 from asyncinotify import Inotify, Mask
 
-from headunit import media
+from headunit import media, mounts
 from headunit.tasks import Background
 
 log = logging.getLogger(__name__)
 
-MOUNTINFO = "/proc/self/mountinfo"
 SETTLE_SECONDS = 0.3  # quiet time after the last event before the rescan
 SETTLE_MAX_SECONDS = 1.0  # a long copy still rescans this often
 _FOLDER_EVENTS = (
@@ -72,7 +71,7 @@ class MediaWatch:
         # mountinfo always polls readable; only POLLPRI says the table changed, so it
         # sits in an epoll of its own that asks for POLLPRI alone, and that epoll's fd
         # in the event loop wakes us once per change.
-        self._mountinfo = os.open(MOUNTINFO, os.O_RDONLY | os.O_CLOEXEC)
+        self._mountinfo = os.open(mounts.MOUNTINFO, os.O_RDONLY | os.O_CLOEXEC)
         self._mounts = select.epoll()
         self._mounts.register(self._mountinfo, select.EPOLLPRI)
         asyncio.get_running_loop().add_reader(self._mounts.fileno(), self._mount_event)

@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from headunit import mounts
+
 # What a stick's files and folders say about themselves: lstat's fields, times in ns.
 _STAT_FIELDS = ("st_mode", "st_ino", "st_nlink", "st_uid", "st_gid", "st_size", "st_blocks")
 _TIMES = ("st_atime", "st_mtime", "st_ctime")
@@ -36,11 +38,8 @@ _READY, _FAILING = "mounted", "failing"
 def mounted(mountpoint: Path) -> bool:
     """Whether `mountpoint` is a mount point now, from the mount table (never touching
     the mount itself: a dead FUSE server would make a stat hang or fail)."""
-    target = os.fsencode(mountpoint.resolve())
-    with open("/proc/self/mountinfo", "rb") as table:
-        # Field 5 is the mount point, with spaces and the like escaped as octal.
-        return any(line.split()[4].decode("unicode_escape").encode("latin-1") == target
-                   for line in table)  # fmt: skip
+    target = str(mountpoint.resolve())
+    return any(mount.point == target for mount in mounts.table())
 
 
 class FuseStick:

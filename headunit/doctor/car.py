@@ -8,7 +8,7 @@ import stat
 from collections import Counter
 from pathlib import Path
 
-from headunit import media
+from headunit import media, mounts
 from headunit.config import Config, ConfigError, KeysConfig, find, load
 from headunit.doctor.report import Finding, fail, ok, warn
 
@@ -95,20 +95,19 @@ def _unplayable(path: str) -> str:
 
 def mounted_from(path: Path) -> str:
     """The device (and file system) the longest matching mount point comes from."""
-    best = ("", "?", "?")
     try:
-        table = Path("/proc/self/mountinfo").read_text()
+        table = mounts.table()
     except OSError:
         return "an unknown device"
     resolved = str(path.resolve())
-    for line in table.splitlines():
-        fields = line.split()
-        point = fields[4].replace("\\040", " ")
-        dash = fields.index("-")
-        inside = resolved == point or resolved.startswith(point.rstrip("/") + "/")
-        if inside and len(point) >= len(best[0]):
-            best = (point, fields[dash + 2], fields[dash + 1])
-    return f"{best[1]} ({best[2]}) at {best[0]}"
+    inside = [
+        m for m in table if resolved == m.point or resolved.startswith(m.point.rstrip("/") + "/")
+    ]
+    if not inside:
+        return "an unknown device"
+    # The last of the longest: a mount over another at the same point hides it.
+    best = max(reversed(inside), key=lambda m: len(m.point))
+    return f"{best.source} ({best.fstype}) at {best.point}"
 
 
 def keys(config: KeysConfig) -> list[Finding]:

@@ -15,6 +15,7 @@ import os
 from enum import StrEnum
 from urllib.parse import unquote, urlparse
 
+from headunit import mounts
 from headunit.media import is_stream
 
 
@@ -50,13 +51,8 @@ def check(uri: str) -> Found:
 
 
 def mount_points() -> list[str]:
-    """Every mount point, from the mount table (no device is touched)."""
-    with open("/proc/self/mountinfo", "rb") as table:
-        # Field 5 is the mount point, with spaces and the like escaped as octal.
-        return [
-            line.split()[4].decode("unicode_escape").encode("latin-1").decode(errors="replace")
-            for line in table
-        ]
+    """Every mount point (no device is touched)."""
+    return [mount.point for mount in mounts.table()]
 
 
 def medium(uri: str, points: list[str]) -> str | None:
