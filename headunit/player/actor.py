@@ -68,10 +68,10 @@ class Player(PlayerCore):
         turn = asyncio.get_running_loop().create_future()
         before, self._open_turn = self._open_turn, turn
         try:
-            found = await commands.find(command)
+            expanded = await commands.expand_open(command)
             if before is not None:
                 await before
-            self._inbox.put_nowait(Call(command, done, found))
+            self._inbox.put_nowait(Call(command, done, expanded))
         finally:
             turn.set_result(None)
 
@@ -194,7 +194,7 @@ class Player(PlayerCore):
 
     def _on_call(self, call: Call) -> None:
         try:
-            commands.HANDLERS[call.command.name](self, call.command, call.found)
+            commands.HANDLERS[call.command.name](self, call.command, call.expanded)
         except CommandError as exc:
             _settle(call.done, exc)
         except Exception as exc:

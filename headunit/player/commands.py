@@ -2,7 +2,7 @@
 
 `HANDLERS` maps a command to its handler; the actor (`actor.py`) runs one at a time, in
 the inbox's order, each whole: it reads the player's state and commands mpv with no
-`await` in between, and a `CommandError` it raises is the caller's answer. `find`
+`await` in between, and a `CommandError` it raises is the caller's answer. `expand_open`
 expands what an Open command points at in a worker thread, before the command joins
 the inbox.
 """
@@ -15,12 +15,12 @@ from collections.abc import Callable
 from headunit.media import OPEN_BOUNDS, SUPPORTED_URI_SCHEMES, expand, is_stream, playlist_titles
 from headunit.model import Command, CommandError, CommandName, LoopMode, MediaRef
 from headunit.player.core import PlayerCore
-from headunit.player.inbox import Found
+from headunit.player.inbox import Expanded
 from headunit.player.playqueue import Entry
 from headunit.state import Status
 
 
-def _play(player: PlayerCore, _command: Command, _found: Found | None) -> None:
+def _play(player: PlayerCore, _command: Command, _expanded: Expanded | None) -> None:
     if player._queue.current is None:
         raise CommandError("the queue is empty")
     player._set_paused(False)
@@ -32,29 +32,29 @@ def _play(player: PlayerCore, _command: Command, _found: Found | None) -> None:
         player._publish()  # at once: mpv's observer would tell us a little later
 
 
-def _pause(player: PlayerCore, _command: Command, _found: Found | None) -> None:
+def _pause(player: PlayerCore, _command: Command, _expanded: Expanded | None) -> None:
     if player._loader.entry is not None:
         player._set_paused(True)
         player._publish()
 
 
-def _toggle(player: PlayerCore, command: Command, found: Found | None) -> None:
+def _toggle(player: PlayerCore, command: Command, expanded: Expanded | None) -> None:
     if player._status() is Status.PLAYING:
-        _pause(player, command, found)
+        _pause(player, command, expanded)
     else:
-        _play(player, command, found)
+        _play(player, command, expanded)
 
 
-def _stop(player: PlayerCore, _command: Command, _found: Found | None) -> None:
+def _stop(player: PlayerCore, _command: Command, _expanded: Expanded | None) -> None:
     if player._loader.entry is not None:
         player._stopped()
 
 
-def _next(player: PlayerCore, _command: Command, _found: Found | None) -> None:
+def _next(player: PlayerCore, _command: Command, _expanded: Expanded | None) -> None:
     player._advance(1, user=True)
 
 
-def _previous(player: PlayerCore, _command: Command, _found: Found | None) -> None:
+def _previous(player: PlayerCore, _command: Command, _expanded: Expanded | None) -> None:
     restart = player.position() > player._config.previous_restarts_after
     if player._loader.entry is not None and restart:
         player._seek_to(0.0)
@@ -62,11 +62,11 @@ def _previous(player: PlayerCore, _command: Command, _found: Found | None) -> No
         player._advance(-1, user=True)
 
 
-def _seek(player: PlayerCore, command: Command, _found: Found | None) -> None:
+def _seek(player: PlayerCore, command: Command, _expanded: Expanded | None) -> None:
     _seek_or_skip(player, command.number())
 
 
-def _seek_by(player: PlayerCore, command: Command, _found: Found | None) -> None:
+def _seek_by(player: PlayerCore, command: Command, _expanded: Expanded | None) -> None:
     _seek_or_skip(player, player.position() + command.number())
 
 
@@ -90,35 +90,35 @@ def _seekable(player: PlayerCore, entry: Entry) -> bool:
     return not is_stream(entry.uri)
 
 
-def _volume(player: PlayerCore, command: Command, _found: Found | None) -> None:
+def _volume(player: PlayerCore, command: Command, _expanded: Expanded | None) -> None:
     player._set_volume(command.number())
 
 
-def _shuffle(player: PlayerCore, command: Command, _found: Found | None) -> None:
+def _shuffle(player: PlayerCore, command: Command, _expanded: Expanded | None) -> None:
     player._queue.set_shuffle(bool(command.value))
     player._publish()
     player._refresh_next()
 
 
-def _loop(player: PlayerCore, command: Command, _found: Found | None) -> None:
+def _loop(player: PlayerCore, command: Command, _expanded: Expanded | None) -> None:
     player._set_loop(LoopMode(str(command.value)))
     player._publish()
     player._refresh_next()
 
 
-def _open(player: PlayerCore, _command: Command, found: Found | None) -> None:
-    assert found is not None
-    player._titles.update(found.titles)
-    if found.ref.media_id is not None or found.ref.authorization:
-        player._refs[found.ref.uri] = found.ref
-    pos = player._queue.insert_next(found.uris)
+def _open(player: PlayerCore, _command: Command, expanded: Expanded | None) -> None:
+    assert expanded is not None
+    player._titles.update(expanded.titles)
+    if expanded.ref.media_id is not None or expanded.ref.authorization:
+        player._refs[expanded.ref.uri] = expanded.ref
+    pos = player._queue.insert_next(expanded.uris)
     assert pos is not None
     player._set_paused(False)
     player._loader.travel(1, user=True)
     player._load(pos)
 
 
-def _jump(player: PlayerCore, command: Command, _found: Found | None) -> None:
+def _jump(player: PlayerCore, command: Command, _expanded: Expanded | None) -> None:
     entry_id = command.value
     pos = player._queue.find(entry_id) if isinstance(entry_id, int) else None
     if pos is None:
@@ -128,7 +128,7 @@ def _jump(player: PlayerCore, command: Command, _found: Found | None) -> None:
     player._load(pos)
 
 
-HANDLERS: dict[CommandName, Callable[[PlayerCore, Command, Found | None], None]] = {
+HANDLERS: dict[CommandName, Callable[[PlayerCore, Command, Expanded | None], None]] = {
     CommandName.PLAY: _play,
     CommandName.PAUSE: _pause,
     CommandName.TOGGLE: _toggle,
@@ -145,7 +145,7 @@ HANDLERS: dict[CommandName, Callable[[PlayerCore, Command, Found | None], None]]
 }
 
 
-async def find(command: Command) -> Found:
+async def expand_open(command: Command) -> Expanded:
     """What an Open command points at, expanded in a worker thread (it reads folders and
     playlists) before the command joins the inbox; refused when nothing is playable."""
     ref = command.value if isinstance(command.value, MediaRef) else MediaRef(str(command.value))
@@ -157,4 +157,4 @@ async def find(command: Command) -> Found:
     titles = await asyncio.to_thread(playlist_titles, [uri])
     if not uris:
         raise CommandError(f"nothing playable at {uri}")
-    return Found(ref, uris, titles)
+    return Expanded(ref, uris, titles)

@@ -39,7 +39,7 @@ class Heard:
 
 
 @dataclass(frozen=True, slots=True)
-class Found:
+class Expanded:
     """What an OpenUri pointed at, expanded off the loop before the command is queued."""
 
     ref: MediaRef
@@ -53,7 +53,7 @@ class Call:
 
     command: Command
     done: asyncio.Future[None]
-    found: Found | None = None
+    expanded: Expanded | None = None
 
 
 @dataclass(frozen=True, slots=True)
