@@ -186,8 +186,8 @@ class Player(PlayerCore):
                 transitions.on_tags(self, uri, info, final)
             case Checked(entry, vanished):
                 transitions.carry_out(self, self._loader.checked(entry, vanished, len(self._queue)))
-            case Go(direction, entry):
-                if entry is not None and entry is self._loader.entry:
+            case Go(direction, slot):
+                if slot is not None and slot is self._loader.current:
                     self._advance(direction, user=False)
             case Tick():
                 timer.on_tick(self)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from headunit.model import Command, MediaRef
+from headunit.player.loading import Slot
 from headunit.player.playqueue import Entry
 from headunit.state import TrackInfo
 
@@ -85,12 +86,13 @@ class Checked:
 
 @dataclass(frozen=True, slots=True)
 class Go:
-    """Move through the queue by itself (an end, a broken file), from `entry`: the
-    entry loaded when this was sent. Stale once another is loaded (a command, a
-    re-plug that came first in the inbox), or the player stopped: then dropped."""
+    """Move through the queue by itself (an end, a broken file), from `slot`: the load
+    current when this was sent. Stale once anything is loaded after it, even the same
+    entry again (a command, a re-plug that came first in the inbox), or the player
+    stopped: then dropped."""
 
     direction: int
-    entry: Entry | None
+    slot: Slot | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,7 +91,7 @@ def _effect(player: PlayerCore, effect: Effect) -> None:
             player._retry_at, player._open_timeout = None, OUTPUT_OPEN_TIMEOUT
             player._publish()
         case Notice.NEXT:
-            player._inbox.put_nowait(Go(1, player._loader.entry))
+            player._inbox.put_nowait(Go(1, player._loader.current))
         case loading.Started(entry):
             _confirm(player, entry, player._queue.find(entry.id))
         case loading.SeekTo(seconds):
@@ -103,7 +103,7 @@ def _effect(player: PlayerCore, effect: Effect) -> None:
             player._infos.pop(entry.uri, None)
             player._broken.add(entry.uri)
             if direction:
-                player._inbox.put_nowait(Go(direction, entry))
+                player._inbox.put_nowait(Go(direction, player._loader.current))
         case loading.OutputLost():
             _output_lost(player, effect)
         case loading.EndedShort(entry, position):

@@ -218,21 +218,19 @@ async def test_the_watchdog_reloads_a_file_mpv_dropped_where_it_was(
     assert "mpv idle" in warning.getMessage()
 
 
-async def test_a_command_between_a_track_s_end_and_its_next_step_wins(
-    make_rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Short, the last track, ends while a jump to Long is already in the inbox (a
-    driver's press, or a re-plugged stick's resume, in the same instant): Long plays on.
-    Before, the step the end asked for came after the jump and went from Long to Short
-    (a SIGKILL resume and a re-plug resume of bench/soak.py landed a track further on)."""
-    folder = tmp_path / "q"
+async def short_ends_as_a_jump_comes(  # type: ignore[no-untyped-def]
+    make_rig, folder: Path, monkeypatch: pytest.MonkeyPatch, to: int
+):
+    """Long then Short, the last track, playing; as Short ends, a jump to entry `to`
+    (0: Long, 1: Short) is put in the inbox before the player hears of the end (a
+    driver's press in the same instant). Returns the rig once the end has come."""
     make_tone(folder / "1 Long.flac", 30, tags={"TITLE": "Long"})
     make_tone(folder / "2 Short.flac", 1.5, tags={"TITLE": "Short"})
     rig = await make_rig([folder])
     player = rig.player
     await playing(rig, "Long")
-    long_id, short_id = player.queue().ids
-    await run(rig, CommandName.JUMP, short_id)
+    ids = player.queue().ids
+    await run(rig, CommandName.JUMP, ids[1])
     await playing(rig, "Short")
     handle, jumped = transitions.on_event, []
 
@@ -240,14 +238,39 @@ async def test_a_command_between_a_track_s_end_and_its_next_step_wins(
         if event.get("event") == "end-file" and event.get("reason") == "eof" and not jumped:
             done = asyncio.get_running_loop().create_future()
             jumped.append(done)
-            player._inbox.put_nowait(Call(Command(CommandName.JUMP, long_id), done))
+            player._inbox.put_nowait(Call(Command(CommandName.JUMP, ids[to]), done))
         handle(on, event)
 
     monkeypatch.setattr(transitions, "on_event", jump_in_between)
+    await async_wait_for(lambda: jumped, what="Short's end")
+    return rig
+
+
+async def test_a_command_between_a_track_s_end_and_its_next_step_wins(
+    make_rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Short, the last track, ends while a jump to Long is already in the inbox (a
+    driver's press, or a re-plugged stick's resume, in the same instant): Long plays on.
+    Before, the step the end asked for came after the jump and went from Long to Short
+    (a SIGKILL resume and a re-plug resume of bench/soak.py landed a track further on)."""
+    rig = await short_ends_as_a_jump_comes(make_rig, tmp_path / "q", monkeypatch, to=0)
     await playing(rig, "Long")
     await asyncio.sleep(2.0)  # where the stale step would have gone on to Short
     assert title(rig) == "Long"
     assert rig.recorder.titles()[-3:] == ["Long", "Short", "Long"]
+
+
+async def test_a_jump_to_the_track_that_just_ended_plays_it_again(
+    make_rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Short, the last track, ends while a jump to Short itself is already in the inbox
+    (the driver picks it again from the list as it ends): Short plays again. Before, the
+    step the end asked for was stale only once another entry was loaded; Short reloaded
+    was the same entry, so the step went past it to the end of the queue and stopped."""
+    rig = await short_ends_as_a_jump_comes(make_rig, tmp_path / "q", monkeypatch, to=1)
+    await async_wait_for(
+        lambda: title(rig) == "Short" and rig.player.position() > 0.3, what="Short playing again"
+    )
 
 
 async def test_two_opens_in_quick_succession_play_the_one_sent_last(
