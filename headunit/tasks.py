@@ -7,7 +7,6 @@ mid-way; and a part that stops must cancel what it started and wait until it has
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -29,13 +28,24 @@ class Background:
         return any(not task.done() for task in self._tasks)
 
     async def stop(self) -> None:
-        """Cancel every task, and return once each has ended."""
+        """Cancel every task, and return once each has ended; raise what one failed with
+        as it ended. A cancel of the stop itself (the daemon's budget running out) is
+        passed on to the tasks still running (one may have lost the first) and raised,
+        not swallowed: the stop did not finish."""
         tasks = tuple(self._tasks)
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if not tasks:
+            return
+        try:
+            await asyncio.wait(tasks)
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            raise
+        failures = [exc for task in tasks if not task.cancelled() and (exc := task.exception())]
+        if failures:
+            raise failures[0]
 
 
 class Worker:
