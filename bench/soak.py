@@ -79,6 +79,11 @@ HEARD_WITHIN = 1.0  # sound must have been heard in the last so many seconds
 # once a life). Each of those first times keeps 0.3-1.4 MB that later passes reuse.
 WARM_UP = 30.0
 REPLUG_RESUMES_WITHIN = 10.0  # seconds for a re-plugged stick's track to play again
+# A pull this close to a track's end may leave it nothing to cut: a bind pull
+# (`umount -l`) leaves the open file readable, and a yank leaves what mpv has read
+# ahead (2.2 s of these tracks, seen in a drive); an eof in a track's last 3 s counts
+# as its end, and one within 0.5 s of it leaves no point (headunit/player/loading.py).
+MAY_PLAY_OUT = 3.0
 VERBOSE = "-v" in sys.argv
 FORMAT = "{{status}}\t{{position}}\t{{mpris:length}}\t{{xesam:url}}\t{{xesam:title}}"
 
@@ -375,8 +380,10 @@ class Pull:
     path: str  # the track's file
     position: float  # where MPRIS had it just before the pull
     check_from: float  # monotonic time from which the saved state must keep it
+    may_play_out: bool = False  # so near the end that it may leave no point to keep
     point: tuple[str, float] | None = None  # the resume point first found saved
     lost: str | None = None  # why the resume point was not kept, if it was not
+    played_out: bool = False  # no point was kept, and it may play out: not judged
 
     def on_stick(self, path: str) -> bool:
         return path.startswith(str(Path(self.path).parent) + "/")
@@ -617,22 +624,12 @@ class Drive:
         stick.pull()
         car.plugged[name] = False
         path = path_of(now.url) if now is not None else None
-        if path is not None and path.startswith(on) and not self.plays_to_its_end(stick, now):
-            assert now is not None
-            pull = Pull(name, path, now.position, time.monotonic() + quiet + 1.0)
+        if now is not None and path is not None and path.startswith(on):
+            near_end = now.duration is not None and now.position + MAY_PLAY_OUT >= now.duration
+            pull = Pull(name, path, now.position, time.monotonic() + quiet + 1.0, near_end)
             self.pulls.append(pull)
             self.pending[name] = pull
         return said
-
-    @staticmethod
-    def plays_to_its_end(stick: BindStick | YankedStick, now: Sample | None) -> bool:
-        """A bind mount's pull (`umount -l`) leaves the open file readable: a track in
-        its last seconds plays to its end before the pull is noticed, and then there
-        is no point left to keep."""
-        near_end = (
-            now is not None and now.duration is not None and now.position + 2.0 >= now.duration
-        )
-        return near_end and not isinstance(stick, YankedStick)
 
     def kept(self) -> None:
         """Every pending pull's resume point is in the saved state, unchanged."""
@@ -640,9 +637,13 @@ class Drive:
         for pull in self.pending.values():
             if pull.lost is not None or time.monotonic() < pull.check_from:
                 continue
+            if pull.played_out:
+                continue
             if pull.point is None:
                 pull.point = next((p for p in points if pull.accepts(*p)), None)
-                if pull.point is None:
+                if pull.point is None and pull.may_play_out:
+                    pull.played_out = True
+                elif pull.point is None:
                     self.lose(pull, f"not saved (saved: {points})")
             elif not any(p[0] == pull.point[0] and abs(p[1] - pull.point[1]) < 1 for p in points):
                 self.lose(pull, f"{pull.point} no longer saved (saved: {points})")
@@ -652,7 +653,7 @@ class Drive:
         again (the pulled track where it was, or, when the pull met a join, the stick's
         next track at its start: `Pull.accepts`)."""
         pull = self.pending.pop(name, None)
-        if pull is None or pull.lost is not None:
+        if pull is None or pull.lost is not None or pull.played_out:
             return ""
         self.judge.quiet(REPLUG_RESUMES_WITHIN)
         log_before = len(self.car.life.process.log())
@@ -777,7 +778,11 @@ def report(seed: int, minutes: float, drive: Drive, judge: Judge, car: Car) -> i
             print(f"  {line}")
     print(f"daemon crashes: {drive.crashes}")
     lost = [pull for pull in drive.pulls if pull.lost is not None]
-    print(f"pulls: {len(drive.pulls)}, resume point kept: {len(drive.pulls) - len(lost)}")
+    out = sum(pull.played_out for pull in drive.pulls)
+    print(
+        f"pulls: {len(drive.pulls)}, resume point kept: {len(drive.pulls) - len(lost) - out}, "
+        f"played to their end (pulled in the last {MAY_PLAY_OUT:g} s, no point kept): {out}"
+    )
     for pull in lost:
         print(f"  {pull.stick} stick, {pull.path} at {pull.position:.1f} s: {pull.lost}")
     warmed = [life for life in car.lives if life.drift() is not None]
