@@ -223,7 +223,8 @@ async def short_ends_as_a_jump_comes(  # type: ignore[no-untyped-def]
 ):
     """Long then Short, the last track, playing; as Short ends, a jump to entry `to`
     (0: Long, 1: Short) is put in the inbox before the player hears of the end (a
-    driver's press in the same instant). Returns the rig once the end has come."""
+    driver's press in the same instant). Returns the rig once the end has come, and
+    the reasons of every end-file from then on, as mpv gives them."""
     make_tone(folder / "1 Long.flac", 30, tags={"TITLE": "Long"})
     make_tone(folder / "2 Short.flac", 1.5, tags={"TITLE": "Short"})
     rig = await make_rig([folder])
@@ -232,18 +233,20 @@ async def short_ends_as_a_jump_comes(  # type: ignore[no-untyped-def]
     ids = player.queue().ids
     await run(rig, CommandName.JUMP, ids[1])
     await playing(rig, "Short")
-    handle, jumped = transitions.on_event, []
+    handle, ends = transitions.on_event, []
 
     def jump_in_between(on: Any, event: dict[str, Any]) -> None:
-        if event.get("event") == "end-file" and event.get("reason") == "eof" and not jumped:
-            done = asyncio.get_running_loop().create_future()
-            jumped.append(done)
-            player._inbox.put_nowait(Call(Command(CommandName.JUMP, ids[to]), done))
+        if event.get("event") == "end-file":
+            if event.get("reason") == "eof" and not ends:
+                done = asyncio.get_running_loop().create_future()
+                player._inbox.put_nowait(Call(Command(CommandName.JUMP, ids[to]), done))
+            if ends or event.get("reason") == "eof":
+                ends.append(event.get("reason"))
         handle(on, event)
 
     monkeypatch.setattr(transitions, "on_event", jump_in_between)
-    await async_wait_for(lambda: jumped, what="Short's end")
-    return rig
+    await async_wait_for(lambda: ends, what="Short's end")
+    return rig, ends
 
 
 async def test_a_command_between_a_track_s_end_and_its_next_step_wins(
@@ -253,7 +256,7 @@ async def test_a_command_between_a_track_s_end_and_its_next_step_wins(
     driver's press, or a re-plugged stick's resume, in the same instant): Long plays on.
     Before, the step the end asked for came after the jump and went from Long to Short
     (a SIGKILL resume and a re-plug resume of bench/soak.py landed a track further on)."""
-    rig = await short_ends_as_a_jump_comes(make_rig, tmp_path / "q", monkeypatch, to=0)
+    rig, _ = await short_ends_as_a_jump_comes(make_rig, tmp_path / "q", monkeypatch, to=0)
     await playing(rig, "Long")
     await asyncio.sleep(2.0)  # where the stale step would have gone on to Short
     assert title(rig) == "Long"
@@ -267,10 +270,10 @@ async def test_a_jump_to_the_track_that_just_ended_plays_it_again(
     (the driver picks it again from the list as it ends): Short plays again. Before, the
     step the end asked for was stale only once another entry was loaded; Short reloaded
     was the same entry, so the step went past it to the end of the queue and stopped."""
-    rig = await short_ends_as_a_jump_comes(make_rig, tmp_path / "q", monkeypatch, to=1)
-    await async_wait_for(
-        lambda: title(rig) == "Short" and rig.player.position() > 0.3, what="Short playing again"
-    )
+    rig, ends = await short_ends_as_a_jump_comes(make_rig, tmp_path / "q", monkeypatch, to=1)
+    await async_wait_for(lambda: len(ends) > 1, what="the reloaded Short's end")
+    assert ends[:2] == ["eof", "eof"]  # played to its end again, not stopped ("stop")
+    await async_wait_for(lambda: rig.controller.state.status is Status.STOPPED)
 
 
 async def test_two_opens_in_quick_succession_play_the_one_sent_last(
