@@ -21,6 +21,11 @@ def table() -> list[Mount]:
         return [_mount(line.split()) for line in text]
 
 
+def under(path: str, point: str) -> bool:
+    """Whether the absolute `path` is at mount point `point` or below it."""
+    return path == point or path.startswith(point.rstrip("/") + "/")
+
+
 def _mount(fields: list[bytes]) -> Mount:
     # Field 5 is the mount point; after the optional fields' "-": the type, the source.
     dash = fields.index(b"-")

@@ -100,9 +100,7 @@ def mounted_from(path: Path) -> str:
     except OSError:
         return "an unknown device"
     resolved = str(path.resolve())
-    inside = [
-        m for m in table if resolved == m.point or resolved.startswith(m.point.rstrip("/") + "/")
-    ]
+    inside = [mount for mount in table if mounts.under(resolved, mount.point)]
     if not inside:
         return "an unknown device"
     # The last of the longest: a mount over another at the same point hides it.

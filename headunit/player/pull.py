@@ -62,7 +62,7 @@ def medium(uri: str, points: list[str]) -> str | None:
     if is_stream(uri):
         return None
     path = os.path.abspath(_path(uri))
-    found = max((p for p in points if _under(path, p)), key=len, default="/")
+    found = max((p for p in points if mounts.under(path, p)), key=len, default="/")
     return None if found == "/" else found
 
 
@@ -72,11 +72,7 @@ def on(uri: str, mount: str, points: list[str]) -> bool:
     if is_stream(uri):
         return False
     path = os.path.abspath(_path(uri))
-    return _under(path, mount) and medium(uri, points) == mount
-
-
-def _under(path: str, mount: str) -> bool:
-    return path == mount or path.startswith(mount.rstrip("/") + "/")
+    return mounts.under(path, mount) and medium(uri, points) == mount
 
 
 def _path(uri: str) -> str:
