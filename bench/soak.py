@@ -635,16 +635,15 @@ class Drive:
         """Every pending pull's resume point is in the saved state, unchanged."""
         points = saved_points(self.car.tmp / "state")
         for pull in self.pending.values():
-            if pull.lost is not None or time.monotonic() < pull.check_from:
-                continue
-            if pull.played_out:
+            if pull.lost is not None or pull.played_out or time.monotonic() < pull.check_from:
                 continue
             if pull.point is None:
                 pull.point = next((p for p in points if pull.accepts(*p)), None)
-                if pull.point is None and pull.may_play_out:
-                    pull.played_out = True
-                elif pull.point is None:
-                    self.lose(pull, f"not saved (saved: {points})")
+                if pull.point is None:
+                    if pull.may_play_out:
+                        pull.played_out = True
+                    else:
+                        self.lose(pull, f"not saved (saved: {points})")
             elif not any(p[0] == pull.point[0] and abs(p[1] - pull.point[1]) < 1 for p in points):
                 self.lose(pull, f"{pull.point} no longer saved (saved: {points})")
 
